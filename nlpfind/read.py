@@ -1,0 +1,210 @@
+"""Read a report from .txt (any common encoding), .pdf, .docx, .html or stdin into text."""
+
+from __future__ import annotations
+
+import codecs
+import html.parser
+import io
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+MAX_BYTES = 50 * 1024 * 1024
+PAGE_BREAK = "\f"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report as read: `text` is what every offset nlpfind reports points into."""
+
+    report_id: str
+    path: str
+    text: str
+    format: str
+    encoding: str = "utf-8"
+
+
+def report_id_for(path: str | Path) -> str:
+    """A stable id from a file name: lower-case stem, runs of other characters as '-'."""
+    stem = Path(str(path)).stem if str(path) != "-" else "stdin"
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "report"
+
+
+def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Document:
+    """Read `path` ('-' for stdin), choosing the reader by extension and content."""
+    name = str(path)
+    if name == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return _from_bytes(data, "<stdin>", "stdin", max_bytes)
+    p = Path(name)
+    if not p.exists():
+        raise InputError(f"{name}: no such file")
+    if p.is_dir():
+        raise InputError(f"{name}: is a directory, not a report file")
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"{name}: file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+                "split it or pass a smaller report"
+            )
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    return _from_bytes(data, name, report_id_for(p), max_bytes, suffix=p.suffix.lower())
+
+
+def _from_bytes(data: bytes, name: str, rid: str, max_bytes: int, suffix: str = "") -> Document:
+    if len(data) > max_bytes:
+        raise InputError(f"{name}: input is over the {max_bytes / 1e6:.0f} MB limit")
+    if data.startswith(b"%PDF") or suffix == ".pdf":
+        return Document(rid, name, _read_pdf(data, name), "pdf")
+    if data.startswith(b"PK\x03\x04") or suffix == ".docx":
+        return Document(rid, name, _read_docx(data, name), "docx")
+    text, encoding = decode_text(data, name)
+    if suffix in (".html", ".htm") or re.match(r"\s*(<!doctype html|<html)", text[:200], re.I):
+        return Document(rid, name, html_to_text(text), "html", encoding)
+    if not text.strip():
+        raise InputError(f"{name}: file is empty or holds only whitespace")
+    return Document(rid, name, text, "txt", encoding)
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """Decode bytes by BOM, then strict UTF-8, then cp1252; refuse binary data."""
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF32_LE, "utf-32")):
+        if data.startswith(bom) and not (enc == "utf-16" and data.startswith(codecs.BOM_UTF32_LE)):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{name}: invalid {enc} text at byte {exc.start}") from None
+    if not data.strip():
+        raise InputError(f"{name}: file is empty or holds only whitespace")
+    if b"\x00" in data:
+        # UTF-16 without a BOM has a NUL in every other byte of ASCII text.
+        if len(data) % 2 == 0 and (data[1::2].count(0) > 0.4 * len(data) / 2 or
+                                   data[0::2].count(0) > 0.4 * len(data) / 2):
+            enc = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                pass
+        raise InputError(f"{name}: binary data (NUL bytes); expected a text, PDF, DOCX or HTML report")
+    try:
+        text = data.decode("utf-8")
+        enc = "utf-8"
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+            enc = "cp1252"
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            enc = "latin-1"
+    controls = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    if controls > max(8, 0.01 * min(len(text), 20000)):
+        raise InputError(f"{name}: binary data (control bytes); expected a text, PDF, DOCX or HTML report")
+    return text, enc
+
+
+def _read_pdf(data: bytes, name: str) -> str:
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:  # pragma: no cover - installed with nlpfind
+        raise InputError(f"{name}: reading PDF needs pypdfium2 (pip install pypdfium2)") from None
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        msg = str(exc)
+        if "password" in msg.lower():
+            raise InputError(f"{name}: PDF is encrypted; save an unprotected copy") from None
+        raise InputError(f"{name}: PDF is damaged or not a PDF ({msg})") from None
+    pages = []
+    try:
+        for i in range(len(pdf)):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n"))
+            textpage.close()
+            page.close()
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"{name}: PDF is damaged ({exc})") from None
+    finally:
+        pdf.close()
+    text = PAGE_BREAK.join(pages)
+    if len(re.sub(r"\s", "", text)) < 20:
+        raise InputError(f"{name}: PDF has no text layer (a scan?); run OCR on it first")
+    return text
+
+
+def _read_docx(data: bytes, name: str) -> str:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+    except zipfile.BadZipFile:
+        raise InputError(f"{name}: not a valid .docx (not a zip archive)") from None
+    if "word/document.xml" not in names:
+        raise InputError(f"{name}: not a Word document (zip has no word/document.xml)")
+    try:
+        import docx
+    except ImportError:  # pragma: no cover
+        raise InputError(f"{name}: reading DOCX needs python-docx") from None
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many types for broken parts
+        raise InputError(f"{name}: damaged .docx ({type(exc).__name__})") from None
+    lines = []
+    for para in document.paragraphs:
+        text = para.text.strip()
+        if not text:
+            continue
+        style = (para.style.name or "").lower() if para.style is not None else ""
+        if "list" in style and not re.match(r"^([-•*]|\d+[.)])\s", text):
+            text = ("1. " if "number" in style else "- ") + text
+        lines.append(text)
+    text = "\n\n".join(lines)
+    if not text.strip():
+        raise InputError(f"{name}: .docx holds no text")
+    return text
+
+
+class _HTMLText(html.parser.HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
+             "article", "header", "footer", "ul", "ol", "table", "blockquote", "title"}
+    SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+            if tag == "li":
+                self.parts.append("- ")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML page with block elements as paragraphs."""
+    parser = _HTMLText()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,0 +1,284 @@
+"""Find a report's layout: title, contents, sections, headings, paragraphs and list items.
+
+Extraction artefacts are repaired here: page numbers and running headers are dropped, a
+paragraph broken by a page break or blank lines is joined again, and words hyphenated at a
+line end are rejoined. Every block keeps exact offsets into the text as read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .config import Framework
+
+TERMINAL = ".!?"
+_CLOSERS = "\"'”’)]*_ "
+_LIST_MARK = re.compile(
+    r"^[ \t]*(?:[-•*▪◦●–‣·]|\(?\d{1,2}[.)]|\(?[a-hj-z][.)]|\((?:i|ii|iii|iv|v|vi|vii|viii|ix|x)\))[ \t]+(?=\S)"
+)
+_PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
+_CONTENTS_LINE = re.compile(r"(?:\t+|\s{2,}|\.{3,}\s*|…+\s*)\d{1,3}\s*$")
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_KEY_MESSAGES = re.compile(r"^key messages\b", re.I)
+_LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|as|that|which|their|its)$", re.I)
+
+
+@dataclass(frozen=True)
+class Line:
+    start: int
+    end: int  # exclusive, without the newline
+    text: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of layout. `pieces` are the source spans whose text, joined, is the block."""
+
+    kind: str  # title | heading | label | contents | paragraph | list_item
+    pieces: tuple[tuple[int, int], ...]
+    section: tuple[str, ...] = ()
+    statement: str | None = None
+    in_finding_section: bool = True
+
+    @property
+    def start(self) -> int:
+        return self.pieces[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.pieces[-1][1]
+
+
+def split_lines(text: str) -> list[Line]:
+    """Lines with offsets; form feeds (page breaks) also end lines and count pages."""
+    lines, page, pos = [], 0, 0
+    for m in re.finditer(r"[^\n\f]*", text):
+        if m.start() < pos:
+            continue
+        start, end = m.start(), m.end()
+        raw = text[start:end]
+        stripped_end = end - (len(raw) - len(raw.rstrip("\r")))
+        lines.append(Line(start, stripped_end, text[start:stripped_end], page))
+        if end < len(text) and text[end] == "\f":
+            page += 1
+        pos = end + 1
+    return lines
+
+
+def _norm_repeated(s: str) -> str:
+    return re.sub(r"\d+", "#", s.strip().lower())
+
+
+def find_artefacts(lines: list[Line]) -> set[int]:
+    """Indices of lines that are page numbers or running headers/footers."""
+    out = {i for i, ln in enumerate(lines) if _PAGE_NUMBER.match(ln.text) and ln.text.strip()}
+    pages = max((ln.page for ln in lines), default=0) + 1
+    if pages >= 3:
+        by_page: dict[int, list[int]] = {}
+        for i, ln in enumerate(lines):
+            if ln.text.strip():
+                by_page.setdefault(ln.page, []).append(i)
+        edge_counts: Counter[str] = Counter()
+        edges: dict[int, str] = {}
+        for idx in by_page.values():
+            seen = set()
+            for i in idx[:3] + idx[-3:]:
+                key = _norm_repeated(lines[i].text)
+                edges[i] = key
+                if key not in seen:
+                    edge_counts[key] += 1
+                    seen.add(key)
+        need = max(3, int(0.3 * pages))
+        for i, key in edges.items():
+            if edge_counts[key] >= need and len(key) < 150:
+                out.add(i)
+    return out
+
+
+def _ends_sentence(s: str) -> bool:
+    s = s.rstrip(_CLOSERS)
+    return bool(s) and s[-1] in TERMINAL
+
+
+def _is_heading_text(s: str, max_words: int = 18) -> bool:
+    t = s.strip().strip("*_ ")
+    if t.endswith("?") and len(t.split()) <= 8 and "\n" not in s.strip():
+        return True  # "What happens next?"
+    if not t or _ends_sentence(t) or len(t) > 250:
+        return False
+    words = t.split()
+    if t.endswith(":") and len(words) > 5:
+        return False  # a lead-in sentence to a list
+    return len(words) <= max_words and not t.endswith(",") and not _LINK_WORDS.search(t)
+
+
+def _raw_blocks(lines: list[Line], artefacts: set[int]) -> list[tuple[str, list[Line]]]:
+    """Group lines into raw blocks (list items, markdown headings, runs of text lines)."""
+    blocks: list[tuple[str, list[Line]]] = []
+    current: list[Line] = []
+    kind = "text"
+
+    def flush() -> None:
+        nonlocal current, kind
+        if current:
+            blocks.append((kind, current))
+        current, kind = [], "text"
+
+    prev_page = 0
+    for i, ln in enumerate(lines):
+        if i in artefacts:
+            continue
+        if ln.page != prev_page:
+            flush()
+            prev_page = ln.page
+        if not ln.text.strip():
+            flush()
+            continue
+        if _MD_HEADING.match(ln.text):
+            flush()
+            blocks.append(("heading", [ln]))
+            continue
+        if _CONTENTS_LINE.search(ln.text) and len(ln.text.split()) <= 40:
+            flush()
+            blocks.append(("contents", [ln]))
+            continue
+        if _LIST_MARK.match(ln.text):
+            flush()
+            kind = "list_item"
+            current = [ln]
+            continue
+        if current and kind == "text" and len(current) >= 1 and _heading_inside(current, ln):
+            # A short line ending no sentence, followed by a capitalised line: a heading
+            # printed directly above its paragraph (common in PDF text).
+            head = current
+            current = []
+            blocks.append(("text", head))
+        current.append(ln)
+    flush()
+    return blocks
+
+
+def _heading_inside(current: list[Line], nxt: Line) -> bool:
+    if len(current) != 1:
+        return False
+    first = current[0].text.strip()
+    return (_is_heading_text(first) and len(first.split()) <= 12 and nxt.text.strip()[:1].isupper()
+            and len(first) < 0.6 * max(len(nxt.text.strip()), 1))
+
+
+def _block_text(lines: list[Line]) -> str:
+    return " ".join(ln.text.strip() for ln in lines)
+
+
+def parse_blocks(text: str, framework: Framework) -> list[Block]:
+    """Split `text` into classified blocks, each with its section path."""
+    lines = split_lines(text)
+    artefacts = find_artefacts(lines)
+    raw = _raw_blocks(lines, artefacts)
+    raw = _merge_broken(raw)
+
+    blocks: list[Block] = []
+    level1: str | None = None
+    level2: str | None = None
+    statement: str | None = None
+    in_contents = False
+    seen_body = False
+    nonfinding_res = [re.compile(p, re.I) for p in framework.not_finding_sections]
+    top_res = [re.compile(p, re.I) for p in framework.top_level_sections]
+
+    for kind, lns in raw:
+        joined = _block_text(lns)
+        label = joined.strip().lstrip("#").strip().strip("*_ ").strip()
+        if kind == "text":
+            if len(lns) > 1 and all(len(ln.text.split()) <= 6 and not _ends_sentence(ln.text)
+                                    for ln in lns):
+                kind = "label"  # an address or a column of short labels, not prose
+            elif re.fullmatch(r"[^:]{1,40}:", label) and len(label.split()) <= 5:
+                kind = "label"
+            elif (len(lns) == 1 and len(label.split()) <= 40
+                  and framework.statement_for_heading(label) is not None):
+                kind = "heading"
+            elif _is_heading_text(joined, 12) or (
+                    len(lns) == 1 and "," not in joined and _is_heading_text(joined, 30)):
+                kind = "heading"
+            else:
+                kind = "paragraph"
+        if kind == "contents":
+            in_contents = True
+        elif kind == "heading":
+            head = re.sub(r"\s+", " ", label)
+            sid = framework.statement_for_heading(head)
+            if in_contents and head.lower().startswith("contents"):
+                pass
+            elif sid is not None:
+                level1, level2, statement = head, None, sid
+                in_contents = False
+            elif head.lower() == "contents" or re.match(r"^(table of )?contents\b", head, re.I):
+                level1, level2, statement, in_contents = head, None, None, True
+            elif _KEY_MESSAGES.match(head) and statement is not None:
+                level2 = head
+            elif any(r.search(head) for r in top_res):
+                level1, level2, statement = head, None, None
+                in_contents = False
+            elif not seen_body and level1 is None:
+                kind = "title"
+            else:
+                level2 = head
+                in_contents = False if level1 and not level1.lower().startswith("contents") else in_contents
+        else:
+            if kind in ("paragraph", "list_item"):
+                if in_contents:
+                    kind = "contents"
+                else:
+                    seen_body = True
+        section = tuple(s for s in (level1, level2) if s)
+        finding = not any(r.search(s) for r in nonfinding_res for s in section)
+        pieces = tuple(_pieces(lns, kind))
+        if pieces:
+            blocks.append(Block(kind, pieces, section, statement, finding))
+    return blocks
+
+
+def _pieces(lns: list[Line], kind: str) -> list[tuple[int, int]]:
+    out = []
+    for j, ln in enumerate(lns):
+        start, end = ln.start, ln.end
+        if j == 0 and kind == "list_item":
+            m = _LIST_MARK.match(ln.text)
+            if m:
+                start += m.end()
+        if j == 0 and kind in ("heading", "title"):
+            m = re.match(r"\s*#{1,6}\s+", ln.text)
+            if m:
+                start += m.end()
+        seg = ln.text[start - ln.start: end - ln.start]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if end - trail > start + lead:
+            out.append((start + lead, end - trail))
+    return out
+
+
+def _merge_broken(raw: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Line]]]:
+    """Join text blocks split by a page break or stray blank lines mid-sentence."""
+    out: list[tuple[str, list[Line]]] = []
+    for kind, lns in raw:
+        if out and kind == "text" and out[-1][0] in ("text", "list_item"):
+            prev_kind, prev = out[-1]
+            prev_text = _block_text(prev).strip()
+            cur = _block_text(lns).strip()
+            starts_lower = cur[:1].islower()
+            prev_open = not _ends_sentence(prev_text) and not prev_text.endswith(":")
+            long_prev = prev_text.endswith(",") or bool(_LINK_WORDS.search(prev_text))
+            if prev_open and (starts_lower or (long_prev and prev_kind == "text"
+                                               and not _is_heading_text(cur))):
+                if prev_kind == "list_item" and not starts_lower:
+                    out.append((kind, lns))
+                    continue
+                out[-1] = (prev_kind, prev + lns)
+                continue
+        out.append((kind, lns))
+    return out
