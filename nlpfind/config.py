@@ -54,6 +54,8 @@ class Framework:
     evaluation_scale: tuple[Grade, ...]
     quantifiers: tuple[QuantifierTerm, ...]
     themes: tuple[Theme, ...]
+    strength_cues: tuple[str, ...] = ()
+    weakness_cues: tuple[str, ...] = ()
     top_level_sections: tuple[str, ...] = ()
     not_finding_sections: tuple[str, ...] = ()
     path: str = ""
@@ -159,7 +161,14 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
         path = candidate
     data = _read_toml(path)
     where = str(path)
-    _check_keys(data, {"framework", "statements", "evaluation_scale", "quantifiers", "sections"}, where)
+    _check_keys(data, {"framework", "statements", "evaluation_scale", "quantifiers", "sections", "polarity_cues"},
+                where)
+    cues = data.get("polarity_cues", {})
+    _check_keys(cues, {"strength", "weakness"}, f"{where} [polarity_cues]")
+    for key in ("strength", "weakness"):
+        value = cues.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where} [polarity_cues]: key '{key}' expected a list of phrases, got {value!r}")
     head = _get(data, "framework", dict, where)
     _check_keys(head, {"id", "name", "themes"}, f"{where} [framework]")
     statements, seen = [], set()
@@ -215,6 +224,8 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
         evaluation_scale=tuple(grades),
         quantifiers=tuple(quants),
         themes=load_themes(themes_file),
+        strength_cues=tuple(cues.get("strength", [])),
+        weakness_cues=tuple(cues.get("weakness", [])),
         top_level_sections=top,
         not_finding_sections=nf,
         path=str(path),
@@ -241,6 +252,10 @@ class TrainConfig:
     ngram_weight: float = 1.0
     embedding_weight: float = 1.0
     section_weight: float = 1.0
+    quantifier_weight: float = 0.5
+    similarity_weight: float = 1.0
+    cue_weight: float = 0.5
+    class_weight: str = "balanced"
     seed: int = 0
     batch_size: int = 64
     extra: dict = field(default_factory=dict)
@@ -259,4 +274,7 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     for key in table:
         kind = type(getattr(defaults, key))
         values[key] = _get(table, key, kind, f"{where} [train]")
+    if values.get("class_weight", "balanced") not in ("balanced", "none"):
+        raise ConfigError(f"{where} [train]: key 'class_weight' expected \"balanced\" or \"none\", "
+                          f"got {values['class_weight']!r}")
     return TrainConfig(**values)

@@ -53,6 +53,8 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             path = resolve_model_path(self.name)
             from sentence_transformers import SentenceTransformer
 
@@ -147,3 +149,61 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}.npy")
     np.save(tmp, arr, allow_pickle=False)
     os.replace(tmp, path)
+
+
+STATIC_NAMES = ("static", "static-minilm")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "models" / "static-minilm"
+
+
+@dataclass
+class StaticEmbedder:
+    """A model2vec static embedding model distilled from MiniLM: a token lookup and a mean."""
+
+    path: str | Path = STATIC_DIR
+    _model: object = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            path = Path(self.path)
+            if not (path / "model.safetensors").is_file():
+                raise ModelError(f"{path}: static embedding model not found (no model.safetensors); "
+                                 "make it with 'python eval/bench/distill_static.py'")
+            from model2vec import StaticModel
+
+            try:
+                self._model = StaticModel.from_pretrained(str(path))
+            except Exception as exc:  # model2vec raises several types for broken folders
+                raise ModelError(f"{path}: cannot load static embedding model ({exc})") from None
+        return self._model
+
+    @property
+    def key(self) -> str:
+        return "static-" + hashlib.sha1(str(Path(self.path).resolve()).encode()).hexdigest()[:12]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vecs = np.asarray(self.model.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.where(norms == 0, 1.0, norms)
+
+
+_EMBEDDERS: dict[str, object] = {}
+
+
+def get_embedder(name: str):
+    """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process)."""
+    if name not in _EMBEDDERS:
+        if name in STATIC_NAMES:
+            _EMBEDDERS[name] = StaticEmbedder()
+        elif Path(name).is_dir() and (Path(name) / "model.safetensors").is_file() and not (
+                Path(name) / "modules.json").is_file():
+            _EMBEDDERS[name] = StaticEmbedder(name)
+        else:
+            _EMBEDDERS[name] = Embedder(name)
+    return _EMBEDDERS[name]

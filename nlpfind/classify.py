@@ -1,0 +1,422 @@
+"""The sentence model (statement, polarity, themes) and the classify pipeline.
+
+read -> structure/segment -> quantify -> embed -> features -> linear heads. The heads are
+scikit-learn logistic regressions while training; a saved model holds only their weights
+(safetensors) and JSON, and predicts with numpy, so loading a model never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from . import __version__
+from .config import POLARITIES, Framework, TrainConfig, load_framework
+from .errors import ModelError
+from .features import SentenceFeaturizer, SentenceInput
+from .quantify import Quantifier, QuantifierTagger
+from .segment import Sentence, iter_sentences
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+MODEL_FILES = ("meta.json", "featurizer.json", "weights.safetensors")
+
+
+class LinearHead(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression whose fitted state is two arrays."""
+
+    def __init__(self, C: float = 4.0, class_weight: str | None = "balanced", random_state: int = 0) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) == 1:
+            self.coef_ = np.zeros((1, X.shape[1]), dtype=np.float32)
+            self.intercept_ = np.zeros(1, dtype=np.float32)
+            return self
+        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000,
+                                random_state=self.random_state)
+        lr.fit(X, y)
+        coef, intercept = lr.coef_, lr.intercept_
+        if len(self.classes_) == 2:  # sklearn stores one row for binary problems
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        if len(self.classes_) == 1:
+            return np.ones((X.shape[0], 1), dtype=np.float32)
+        z = np.asarray(X @ self.coef_.T) + self.intercept_
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class MultiLabelHead(BaseEstimator):
+    """One binary logistic regression per label; a label is on above `threshold`."""
+
+    def __init__(self, labels: tuple[str, ...] = (), C: float = 4.0, threshold: float = 0.35,
+                 random_state: int = 0) -> None:
+        self.labels = labels
+        self.C = C
+        self.threshold = threshold
+        self.random_state = random_state
+
+    def fit(self, X, Y: Sequence[Sequence[str]]):
+        from sklearn.linear_model import LogisticRegression
+
+        n = X.shape[1]
+        self.coef_ = np.zeros((len(self.labels), n), dtype=np.float32)
+        self.intercept_ = np.full(len(self.labels), -10.0, dtype=np.float32)
+        for k, label in enumerate(self.labels):
+            y = np.array([label in row for row in Y], dtype=int)
+            if y.sum() == 0 or y.sum() == len(y):
+                continue
+            lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
+                                    random_state=self.random_state)
+            lr.fit(X, y)
+            self.coef_[k] = lr.coef_[0]
+            self.intercept_[k] = lr.intercept_[0]
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        z = np.asarray(X @ self.coef_.T) + self.intercept_
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def predict(self, X) -> list[tuple[str, ...]]:
+        p = self.predict_proba(X)
+        return [tuple(self.labels[k] for k in np.flatnonzero(row >= self.threshold)) for row in p]
+
+
+@dataclass
+class FindingModel:
+    """Featurizer + statement, polarity and theme heads, with the embedding model's name."""
+
+    framework_id: str
+    statement_labels: tuple[str, ...]
+    theme_ids: tuple[str, ...]
+    featurizer: SentenceFeaturizer
+    statement_head: LinearHead
+    polarity_head: LinearHead
+    theme_head: MultiLabelHead
+    embedding_model: str = "minilm"
+    meta: dict = field(default_factory=dict)
+    _embedder: object = None
+
+    # -- prediction ---------------------------------------------------------------------------
+    def embedder(self):
+        if self._embedder is None:
+            from .embed import get_embedder
+
+            self._embedder = get_embedder(self.embedding_model)
+        return self._embedder
+
+    def uses_embeddings(self) -> bool:
+        f = self.featurizer
+        return bool(f.embedding_weight or (f.similarity_weight and f.description_embeddings is not None))
+
+    def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None) -> list[dict]:
+        if not inputs:
+            return []
+        if embeddings is None and self.uses_embeddings():
+            embeddings = self.embedder().encode([i.text for i in inputs])
+        X = self.featurizer.transform((inputs, embeddings))
+        ps = self.statement_head.predict_proba(X)
+        pp = self.polarity_head.predict_proba(X)
+        pt = self.theme_head.predict_proba(X)
+        out = []
+        s_classes = [str(c) for c in self.statement_head.classes_]
+        p_classes = [str(c) for c in self.polarity_head.classes_]
+        for r in range(len(inputs)):
+            s_scores = {c: round(float(ps[r, k]), 4) for k, c in enumerate(s_classes)}
+            p_scores = {c: round(float(pp[r, k]), 4) for k, c in enumerate(p_classes)}
+            themes = tuple(t for k, t in enumerate(self.theme_ids) if pt[r, k] >= self.theme_head.threshold)
+            out.append({
+                "statement": s_classes[int(ps[r].argmax())], "statement_scores": s_scores,
+                "polarity": p_classes[int(pp[r].argmax())], "polarity_scores": p_scores,
+                "themes": themes, "theme_scores": {t: float(pt[r, k]) for k, t in enumerate(self.theme_ids)},
+            })
+        return out
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_disk(self, path: str | Path, extra_files: dict[str, str] | None = None) -> None:
+        """Write the model atomically: a killed save leaves any previous model as it was."""
+        from safetensors.numpy import save_file
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        try:
+            fmeta, farrays = self.featurizer.state()
+            arrays = {f"featurizer.{k}": v for k, v in farrays.items()}
+            for name, head in (("statement", self.statement_head), ("polarity", self.polarity_head),
+                               ("themes", self.theme_head)):
+                arrays[f"{name}.coef"] = np.ascontiguousarray(head.coef_, dtype=np.float32)
+                arrays[f"{name}.intercept"] = np.ascontiguousarray(head.intercept_, dtype=np.float32)
+            save_file(arrays, str(tmp / "weights.safetensors"))
+            _write_json(tmp / "featurizer.json", fmeta)
+            meta = dict(self.meta)
+            meta.update({
+                "nlpfind_version": __version__, "format_version": FORMAT_VERSION,
+                "framework": self.framework_id, "embedding_model": self.embedding_model,
+                "statement_classes": [str(c) for c in self.statement_head.classes_],
+                "polarity_classes": [str(c) for c in self.polarity_head.classes_],
+                "theme_ids": list(self.theme_ids), "theme_threshold": self.theme_head.threshold,
+            })
+            _write_json(tmp / "meta.json", meta)
+            for name, text in (extra_files or {}).items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            _fsync_dir(tmp)
+            _swap_into_place(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def from_disk(cls, path: str | Path) -> FindingModel:
+        """Load a model folder (JSON + safetensors only); damaged folders raise ModelError."""
+        path = Path(path)
+        if not path.exists():
+            backup = path.with_name(path.name + ".previous")
+            if backup.is_dir():  # a save was killed between its two renames
+                path = backup
+            else:
+                raise ModelError(f"{path}: model folder not found; train one with 'nlpfind train'")
+        if not path.is_dir():
+            raise ModelError(f"{path}: not a model folder")
+        for name in MODEL_FILES:
+            if not (path / name).is_file():
+                raise ModelError(f"{path}: model is incomplete (missing {name}); retrain with 'nlpfind train'")
+        meta = _read_json(path / "meta.json")
+        fmeta = _read_json(path / "featurizer.json")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{path}: model format {meta.get('format_version')!r} was made by nlpfind "
+                             f"{meta.get('nlpfind_version', '?')}; this is nlpfind {__version__} (format "
+                             f"{FORMAT_VERSION}): retrain with 'nlpfind train'")
+        try:
+            from safetensors import SafetensorError
+            from safetensors.numpy import load_file
+
+            try:
+                arrays = load_file(str(path / "weights.safetensors"))
+            except (SafetensorError, OSError, ValueError) as exc:
+                raise ModelError(f"{path / 'weights.safetensors'}: damaged weights file ({exc}); retrain") from None
+            featurizer = SentenceFeaturizer.from_state(
+                fmeta, {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("featurizer.")})
+            heads = {}
+            for name, classes in (("statement", meta["statement_classes"]), ("polarity", meta["polarity_classes"])):
+                head = LinearHead()
+                head.classes_ = np.array(classes)
+                head.coef_, head.intercept_ = arrays[f"{name}.coef"], arrays[f"{name}.intercept"]
+                heads[name] = head
+            theme_head = MultiLabelHead(labels=tuple(meta["theme_ids"]), threshold=float(meta["theme_threshold"]))
+            theme_head.coef_, theme_head.intercept_ = arrays["themes.coef"], arrays["themes.intercept"]
+            width = featurizer.transform(([SentenceInput("probe")], _probe_embedding(featurizer))).shape[1]
+            for name, head in (*heads.items(), ("themes", theme_head)):
+                if head.coef_.shape[1] != width or head.coef_.shape[0] != head.intercept_.shape[0]:
+                    raise ModelError(f"{path}: {name} weights do not match the featurizer; retrain")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: model files are inconsistent ({type(exc).__name__}: {exc}); retrain") from None
+        import warnings
+
+        if meta.get("nlpfind_version") != __version__:
+            warnings.warn(f"{path}: model was made by nlpfind {meta.get('nlpfind_version')}, this is {__version__}",
+                          stacklevel=2)
+        return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
+                   heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta)
+
+
+def _probe_embedding(featurizer: SentenceFeaturizer):
+    if featurizer.description_embeddings is not None:
+        return np.zeros((1, featurizer.description_embeddings.shape[1]), dtype=np.float32)
+    return None
+
+
+def _write_json(path: Path, obj) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: damaged JSON ({exc}); retrain with 'nlpfind train'") from None
+    if not isinstance(obj, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return obj
+
+
+def _fsync_dir(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    backup = path.with_name(path.name + ".previous")
+    if backup.exists():
+        shutil.rmtree(backup)
+    if path.exists():
+        os.replace(path, backup)
+    os.replace(tmp, path)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+# -- the classify pipeline ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One classified sentence; `text == source[start:end]`."""
+
+    report: str
+    index: int
+    start: int
+    end: int
+    text: str
+    section: str
+    statement: str
+    statement_scores: dict
+    polarity: str
+    polarity_scores: dict
+    quantifiers: tuple[Quantifier, ...]
+    themes: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"report": self.report, "index": self.index, "start": self.start, "end": self.end,
+                "text": self.text, "section": self.section, "statement": self.statement,
+                "statement_scores": self.statement_scores, "polarity": self.polarity,
+                "polarity_scores": self.polarity_scores,
+                "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes)}
+
+
+def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier]) -> SentenceInput:
+    return SentenceInput(sentence.clean, sentence.section_label, sentence.statement_section,
+                         sentence.in_finding_section, tuple(q.term for q in quantifiers))
+
+
+class Classifier:
+    """The classify pipeline over one framework and one model; reusable across reports."""
+
+    def __init__(self, model: FindingModel | str | Path | None = None, framework: Framework | str | None = None,
+                 embeddings: Callable[[list[str]], np.ndarray] | None = None) -> None:
+        if model is None or isinstance(model, (str, Path)):
+            model = FindingModel.from_disk(model or DEFAULT_MODEL_DIR)
+        self.model = model
+        if framework is None or isinstance(framework, str):
+            framework = load_framework(framework or model.framework_id)
+        self.framework = framework
+        if set(model.theme_ids) - set(framework.theme_ids):
+            raise ModelError(f"model was trained for framework {model.framework_id!r}, whose themes differ from "
+                             f"framework {framework.id!r}; pass --framework {model.framework_id} or retrain")
+        self.tagger = QuantifierTagger(framework)
+        self.embeddings = embeddings
+
+    def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
+                      batch_size: int = 2048, progress: Callable[[int], None] | None = None) -> Iterable[Finding]:
+        """Yield a Finding for every sentence of `text`, in batches (bounded memory)."""
+        batch: list[Sentence] = []
+        for sent in iter_sentences(text, self.framework, lines=lines):
+            batch.append(sent)
+            if len(batch) >= batch_size:
+                yield from self._classify_batch(batch, report)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            yield from self._classify_batch(batch, report)
+            if progress:
+                progress(len(batch))
+
+    def _classify_batch(self, sentences: list[Sentence], report: str) -> list[Finding]:
+        found = self.tagger.find_many([s.clean for s in sentences])
+        quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
+        inputs = [sentence_input(s, q) for s, q in zip(sentences, quants)]
+        emb = None
+        if self.model.uses_embeddings():
+            enc = self.embeddings or self.model.embedder().encode
+            emb = enc([i.text for i in inputs])
+        preds = self.model.predict(inputs, emb)
+        return [Finding(report, s.index, s.start, s.end, s.text, s.section_label, p["statement"],
+                        p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"])
+                for s, q, p in zip(sentences, quants, preds)]
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "scikit-learn", "spacy", "sentence-transformers", "model2vec", "safetensors", "torch"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def default_train_config() -> TrainConfig:
+    return TrainConfig()
+
+
+__all__ = ["Classifier", "Finding", "FindingModel", "LinearHead", "MultiLabelHead", "POLARITIES"]
+
+
+@dataclass(frozen=True)
+class ClassifiedReport:
+    """Every sentence of one report, classified."""
+
+    report: str
+    path: str
+    framework: str
+    findings: tuple[Finding, ...]
+    metadata: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Per statement: counts of each polarity and the quantifier terms cited."""
+        out: dict[str, dict] = {}
+        for f in self.findings:
+            row = out.setdefault(f.statement, {"strength": 0, "weakness": 0, "mixed": 0, "neutral": 0,
+                                               "quantifiers": {}})
+            row[f.polarity] += 1
+            for q in f.quantifiers:
+                row["quantifiers"][q.term] = row["quantifiers"].get(q.term, 0) + 1
+        return dict(sorted(out.items()))
+
+    def as_dict(self) -> dict:
+        return {"report": self.report, "path": self.path, "framework": self.framework,
+                "metadata": self.metadata, "summary": self.summary(),
+                "sentences": [f.as_dict() for f in self.findings]}
+
+
+def classify_file(path: str | Path, classifier: Classifier | None = None, *, lines: bool = False,
+                  report_id: str | None = None, progress: Callable[[int], None] | None = None) -> ClassifiedReport:
+    """Read and classify one report file ('-' for stdin)."""
+    from .read import read_document
+
+    doc = read_document(path)
+    classifier = classifier or Classifier()
+    rid = report_id or doc.report_id
+    findings = tuple(classifier.classify_text(doc.text, rid, lines=lines, progress=progress))
+    meta = {"format": doc.format, "encoding": doc.encoding, "characters": len(doc.text),
+            "model": str(classifier.model.meta.get("path", "")) or None}
+    return ClassifiedReport(rid, doc.path, classifier.framework.id, findings, meta)

@@ -1,0 +1,236 @@
+"""Command-line interface: a thin typer layer over the nlpfind library.
+
+Library errors (NlpfindError) become one line on stderr and exit code 2. Heavy libraries
+(torch, sentence-transformers, datasets, spaCy) load inside the commands that need them, so
+`nlpfind --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from .errors import NlpfindError
+
+app = typer.Typer(
+    name="nlpfind",
+    help="Tag, compare and retrain on the findings of joint inspection reports "
+         "(services for children and young people at risk of harm).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line to stderr and exit."""
+    typer.echo(f"nlpfind: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """Write to stdout, or atomically to `out` (a failed run leaves no partial file)."""
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    out = Path(out)
+    if out.is_dir():
+        fail(f"{out}: --out is a directory; give a file path")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _progress_enabled() -> bool:
+    return sys.stderr.isatty()
+
+
+@app.command()
+def classify(
+    report: str = typer.Argument(..., help="Report file (.txt in any common encoding, .pdf, .docx, .html), or - for stdin."),
+    format: ReportFormat = typer.Option(None, "--format", "-f", help="Output format; default: table on a terminal, else jsonl."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically) instead of stdout."),
+    model: Path = typer.Option(None, "--model", "-m", help="Model folder; default: the model shipped in models/default."),
+    lines: bool = typer.Option(False, "--lines", help="Treat each non-empty input line as one sentence (no segmentation)."),
+    framework: str = typer.Option(None, "--framework", help="Framework id in configs/ or a .toml path; default: the model's."),
+    show_neutral: bool = typer.Option(False, "--show-neutral", help="Table format: also list neutral sentences."),
+) -> None:
+    """Tag every sentence of a report by statement, strength/weakness, quantifier and theme."""
+    from .classify import Classifier, classify_file
+    from .render import to_csv, to_json, to_jsonl, to_table
+
+    fmt = format or (ReportFormat.table if sys.stdout.isatty() and out is None else ReportFormat.jsonl)
+    try:
+        classifier = Classifier(model, framework)
+        result = classify_file(report, classifier, lines=lines)
+    except NlpfindError as exc:
+        fail(str(exc))
+    if fmt is ReportFormat.table:
+        titles = {s.id: s.short for s in classifier.framework.statements}
+        text = to_table(result, titles, show_neutral=show_neutral)
+    elif fmt is ReportFormat.json:
+        text = to_json(result)
+    elif fmt is ReportFormat.csv:
+        text = to_csv(result)
+    else:
+        text = to_jsonl(result)
+    write_output(text, out)
+
+
+@app.command()
+def train(
+    corpus: Path = typer.Option(None, "--corpus", help="Corpus folder (manifest.csv + labels/); default: corpus/."),
+    reports: list[Path] = typer.Option(None, "--reports", help="Folder(s) holding the report files the labels point into."),
+    out: Path = typer.Option(None, "--out", "-o", help="Model folder to write (atomically); default: models/default."),
+    config: Path = typer.Option(None, "--config", help="Training settings; default: configs/train.toml."),
+) -> None:
+    """Train the statement, polarity and theme models on a labelled corpus."""
+    from .train import train as train_model
+
+    try:
+        result = train_model(corpus, reports, out, config, progress=_say)
+    except NlpfindError as exc:
+        fail(str(exc))
+    typer.echo(f"trained on {result.sentences} sentences from {result.reports} reports "
+               f"(data hash {result.data_hash}); model saved to {result.path}")
+
+
+@app.command()
+def evaluate(
+    model: Path = typer.Option(None, "--model", "-m", help="Model folder whose training settings are evaluated; "
+                               "default: configs/train.toml."),
+    corpus: Path = typer.Option(None, "--corpus", help="Corpus folder; default: corpus/."),
+    reports: list[Path] = typer.Option(None, "--reports", help="Folder(s) holding the report files."),
+    config: Path = typer.Option(None, "--config", help="Training settings to evaluate (overrides --model's)."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Number of folds, grouped by partnership."),
+    results: Path = typer.Option(Path("eval/RESULTS.md"), "--results", help="Markdown file to write the results section to."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table or json on stdout."),
+) -> None:
+    """Cross-validate by partnership against majority, TF-IDF and MiniLM baselines."""
+    import json
+
+    from .evaluate import evaluate as run_evaluation
+    from .evaluate import results_markdown, update_results_file
+
+    try:
+        cfg = _config_for(model, config)
+        result = run_evaluation(corpus, reports, folds=folds, progress=_say, config=cfg)
+    except NlpfindError as exc:
+        fail(str(exc))
+    command = "nlpfind evaluate " + " ".join(sys.argv[2:])
+    update_results_file(results, "sentence-models", results_markdown(result, command.strip(), cfg))
+    if format is ReportFormat.json:
+        typer.echo(json.dumps({s.name: s.metrics for s in result.systems}, indent=2))
+        return
+    keys = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
+    typer.echo(f"{'system':<12}" + "".join(f"{k:>20}" for k in keys))
+    for s in result.systems:
+        typer.echo(f"{s.name:<12}" + "".join(f"{s.metrics[k]:>20.3f}" for k in keys))
+    typer.echo(f"written to {results}")
+
+
+def _config_for(model: Path | None, config: Path | None):
+    from .config import TrainConfig, load_train_config
+
+    if config is not None or model is None:
+        return load_train_config(config)
+    from .classify import FindingModel
+
+    meta = FindingModel.from_disk(model).meta
+    known = set(TrainConfig.__dataclass_fields__) - {"extra"}
+    return TrainConfig(**{k: v for k, v in meta.get("train_config", {}).items() if k in known})
+
+
+@app.command()
+def label(
+    report: str = typer.Argument(..., help="Report file to label."),
+    corpus: Path = typer.Option(None, "--corpus", help="Corpus folder to append labels to; default: corpus/."),
+    model: Path = typer.Option(None, "--model", "-m", help="Model whose predictions are prefilled."),
+    annotator: str = typer.Option(os.environ.get("USER", ""), "--annotator", help="Your name, stored with each label."),
+    partnership: str = typer.Option(None, "--partnership", help="Partnership name for the corpus manifest."),
+) -> None:
+    """Label a new report in the terminal, least certain sentences first; answers are saved as you go."""
+    from .label import LabelSession, run_terminal_loop
+
+    try:
+        session = LabelSession.start(report, corpus, model, annotator=annotator, partnership=partnership)
+    except NlpfindError as exc:
+        fail(str(exc))
+    try:
+        done = run_terminal_loop(session, input_fn=input, echo=typer.echo)
+    except (KeyboardInterrupt, EOFError):
+        typer.echo(f"\nstopped; {session.answered} answers saved to {session.label_file}", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(f"{done} answers saved to {session.label_file}; run 'nlpfind train' to retrain")
+
+
+@app.command()
+def agreement(
+    a: Path = typer.Argument(..., help="First label file (.jsonl)."),
+    b: Path = typer.Argument(..., help="Second label file over the same sentences."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table or json."),
+) -> None:
+    """Cohen's kappa per label (statement, polarity, each theme) for two label files."""
+    import json
+
+    from .label import agreement as compute
+
+    try:
+        result = compute(a, b)
+    except NlpfindError as exc:
+        fail(str(exc))
+    if format is ReportFormat.json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{result['sentences']} shared sentences")
+    for name, row in result["labels"].items():
+        kappa = "n/a" if row["kappa"] is None else f"{row['kappa']:.3f}"
+        typer.echo(f"{name:<28} kappa {kappa:>6}   agreement {row['agreement']:.3f}")
+
+
+def _say(message: str) -> None:
+    if _progress_enabled():
+        typer.echo(f"… {message}", err=True)
+
+
+def main() -> None:
+    """Entry point: one line and a non-zero exit for anything unexpected, traceback with NLPFIND_DEBUG=1."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("nlpfind: interrupted", err=True)
+        sys.exit(130)
+    except NlpfindError as exc:
+        typer.echo(f"nlpfind: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if os.environ.get("NLPFIND_DEBUG"):
+            raise
+        typer.echo(f"nlpfind: internal error: {type(exc).__name__}: {exc} (set NLPFIND_DEBUG=1 for details)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

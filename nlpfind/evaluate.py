@@ -1,0 +1,208 @@
+"""Grouped cross-validation (no partnership in both train and test) against baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .config import Framework, TrainConfig, load_framework, load_train_config
+from .corpus import Corpus, load_corpus
+from .train import description_texts, embed_texts, fit_model, inputs_for
+
+TARGETS = {"strength_f1": 0.90, "weakness_f1": 0.90, "statement_macro_f1": 0.80, "themes_micro_f1": 0.70}
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    name: str
+    description: str
+    metrics: dict
+    per_label: dict
+    confusion: dict
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    systems: tuple[SystemResult, ...]
+    folds: int
+    sentences: int
+    partnerships: int
+    data_hash: str
+
+    def system(self, name: str) -> SystemResult:
+        return next(s for s in self.systems if s.name == name)
+
+
+def _binary(pols: Sequence[str], side: str) -> np.ndarray:
+    return np.array([p == side or p == "mixed" for p in pols], dtype=int)
+
+
+def score(statements_true, statements_pred, pol_true, pol_pred, themes_true, themes_pred,
+          framework: Framework) -> tuple[dict, dict, dict]:
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    ids = list(framework.statement_ids)
+    metrics = {
+        "statement_macro_f1": float(f1_score(statements_true, statements_pred, labels=ids, average="macro",
+                                             zero_division=0)),
+        "strength_f1": float(f1_score(_binary(pol_true, "strength"), _binary(pol_pred, "strength"), zero_division=0)),
+        "weakness_f1": float(f1_score(_binary(pol_true, "weakness"), _binary(pol_pred, "weakness"), zero_division=0)),
+    }
+    mlb = MultiLabelBinarizer(classes=list(framework.theme_ids))
+    yt, yp = mlb.fit_transform(themes_true), mlb.transform(themes_pred)
+    metrics["themes_micro_f1"] = float(f1_score(yt, yp, average="micro", zero_division=0))
+    per_label: dict = {}
+    for name, true, pred, labels in (("statement", statements_true, statements_pred, list(framework.statement_labels)),
+                                     ("polarity", pol_true, pol_pred, ["strength", "weakness", "mixed", "neutral"])):
+        p, r, f, s = precision_recall_fscore_support(true, pred, labels=labels, zero_division=0)
+        per_label[name] = {lab: {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]),
+                                 "support": int(s[k])} for k, lab in enumerate(labels)}
+    p, r, f, s = precision_recall_fscore_support(yt, yp, zero_division=0)
+    per_label["themes"] = {t: {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]),
+                               "support": int(s[k])} for k, t in enumerate(framework.theme_ids)}
+    confusion = {
+        "statement": {"labels": list(framework.statement_labels),
+                      "matrix": confusion_matrix(statements_true, statements_pred,
+                                                 labels=list(framework.statement_labels)).tolist()},
+        "polarity": {"labels": ["strength", "weakness", "mixed", "neutral"],
+                     "matrix": confusion_matrix(pol_true, pol_pred,
+                                                labels=["strength", "weakness", "mixed", "neutral"]).tolist()},
+    }
+    return metrics, per_label, confusion
+
+
+SYSTEMS = {
+    "majority": "majority class (most frequent statement and polarity; no themes)",
+    "tfidf-lr": "TF-IDF word 1-2 grams + logistic regression",
+    "minilm-lr": "MiniLM sentence embeddings + logistic regression (SetFit-style head, no fine-tuning)",
+    "nlpfind": "nlpfind: n-grams + embeddings + section + quantifiers + description similarity",
+}
+
+
+def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5,
+             systems: Sequence[str] = tuple(SYSTEMS), progress: Callable[[str], None] | None = None,
+             config: TrainConfig | None = None, corpus: Corpus | None = None) -> EvaluationResult:
+    """Cross-validate each system with folds grouped by partnership."""
+    from sklearn.model_selection import GroupKFold
+
+    say = progress or (lambda _m: None)
+    config = config or load_train_config(config_path)
+    framework = load_framework(config.framework)
+    corpus = corpus or load_corpus(corpus_dir, framework, report_dirs)
+    sents = corpus.sentences
+    groups = np.array([s.partnership for s in sents])
+    n_groups = len(set(groups))
+    folds = max(2, min(folds, n_groups))
+    say(f"{len(sents)} sentences from {n_groups} partnerships; {folds} grouped folds")
+    inputs = inputs_for(sents, framework)
+    statements = np.array([s.statement for s in sents])
+    pols = np.array([s.polarity for s in sents])
+    themes = [tuple(s.themes) for s in sents]
+    need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
+    emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def embeddings(name: str):
+        if name not in emb_cache:
+            say(f"embedding with {name}")
+            emb_cache[name] = (embed_texts([i.text for i in inputs], name),
+                               embed_texts(description_texts(framework), name))
+        return emb_cache[name]
+
+    if need_minilm:
+        embeddings("minilm")
+    splits = list(GroupKFold(n_splits=folds).split(inputs, groups=groups))
+    results = []
+    for name in systems:
+        say(f"cross-validating {name}")
+        pred_s = np.empty(len(sents), dtype=object)
+        pred_p = np.empty(len(sents), dtype=object)
+        pred_t: list = [()] * len(sents)
+        for train_idx, test_idx in splits:
+            if name == "majority":
+                from collections import Counter
+
+                pred_s[test_idx] = Counter(statements[train_idx]).most_common(1)[0][0]
+                pred_p[test_idx] = Counter(pols[train_idx]).most_common(1)[0][0]
+                continue
+            if name == "tfidf-lr":
+                cfg = replace(config, embedding_weight=0.0, section_weight=0.0, quantifier_weight=0.0,
+                              similarity_weight=0.0, cue_weight=0.0, ngram_weight=1.0)
+                emb = desc = None
+            elif name == "minilm-lr":
+                cfg = replace(config, embedding_model="minilm", ngram_weight=0.0, section_weight=0.0,
+                              quantifier_weight=0.0, similarity_weight=0.0, cue_weight=0.0, embedding_weight=1.0)
+                emb, desc = embeddings("minilm")
+                desc = None
+            else:
+                cfg = config
+                emb, desc = (embeddings(cfg.embedding_model)
+                             if cfg.embedding_weight or cfg.similarity_weight else (None, None))
+                if not cfg.similarity_weight:
+                    desc = None
+            tr = [inputs[i] for i in train_idx]
+            te = [inputs[i] for i in test_idx]
+            model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],
+                              pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc)
+            preds = model.predict(te, None if emb is None else emb[test_idx])
+            for k, i in enumerate(test_idx):
+                pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
+        metrics, per_label, confusion = score(list(statements), list(pred_s), list(pols), list(pred_p),
+                                              themes, pred_t, framework)
+        results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion))
+    return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash)
+
+
+def results_markdown(result: EvaluationResult, command: str, config: TrainConfig) -> str:
+    keys = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
+    lines = [
+        "## Sentence models: grouped cross-validation by partnership", "",
+        f"Command: `{command}`", "",
+        f"{result.sentences} labelled sentences, {result.partnerships} partnerships, {result.folds} folds "
+        f"(GroupKFold: no partnership in both train and test); corpus hash `{result.data_hash}`; "
+        f"embedding model `{config.embedding_model}`.", "",
+        "| system | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys),
+    ]
+    for s in result.systems:
+        lines.append(f"| {s.name} | " + " | ".join(f"{s.metrics[k]:.3f}" for k in keys) + " |")
+    lines.append("| target | " + " | ".join(f"{TARGETS[k]:.2f}" for k in keys) + " |")
+    best = result.systems[-1]
+    lines += ["", f"Target check for `{best.name}`:", ""]
+    for k in keys:
+        v, t = best.metrics[k], TARGETS[k]
+        base = max(s.metrics[k] for s in result.systems if s.name != best.name)
+        lines.append(f"- {k}: {v:.3f} vs target {t:.2f} ({'met' if v >= t else f'missed by {t - v:.3f}'}); "
+                     f"{'beats' if v > base else 'does not beat'} the best baseline ({base:.3f})")
+    lines += ["", f"Per-label results for `{best.name}`:", ""]
+    for head in ("statement", "polarity"):
+        lines += [f"| {head} | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for lab, m in best.per_label[head].items():
+            lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+        conf = best.confusion[head]
+        lines += ["", f"Confusion matrix ({head}; rows true, columns predicted: {', '.join(conf['labels'])}):", "",
+                  "```"] + [" ".join(f"{v:4d}" for v in row) for row in conf["matrix"]] + ["```", ""]
+    lines += ["| theme | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for lab, m in best.per_label["themes"].items():
+        lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_results_file(path, section_id: str, markdown: str) -> None:
+    """Replace (or add) one marked section of eval/RESULTS.md, leaving the rest as it was."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    begin, end = f"<!-- begin:{section_id} -->", f"<!-- end:{section_id} -->"
+    old = path.read_text(encoding="utf-8") if path.is_file() else "# nlpfind evaluation results\n\n"
+    block = f"{begin}\n{markdown}{end}\n"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end) + 1:]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,196 @@
+"""Features for the sentence models: word n-grams, section, quantifiers, embeddings and
+similarity to the framework's statement and theme descriptions.
+
+The featurizer is a scikit-learn transformer; its learned state (vocabularies, idf weights,
+description embeddings) is plain arrays and JSON so that models persist without pickle.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+
+QUANT_TERMS = ("all", "almost all", "most", "majority", "less than half", "significant minority",
+               "a few", "none", "percentage", "fraction", "count")
+_TOKEN = re.compile(r"(?u)\b\w[\w'-]*\b")
+
+
+@dataclass(frozen=True)
+class SentenceInput:
+    """What the models see of one sentence."""
+
+    text: str
+    section: str = ""
+    statement_section: str | None = None
+    in_finding_section: bool = True
+    quantifier_terms: tuple[str, ...] = ()
+
+
+def analyze(text: str, ngram_max: int = 2) -> list[str]:
+    """Lower-cased word n-grams (1..ngram_max), the same at training and at inference."""
+    words = _TOKEN.findall(text.lower())
+    grams = list(words)
+    for n in range(2, ngram_max + 1):
+        grams.extend(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def tfidf(docs: Sequence[str], vocab: dict[str, int], idf: np.ndarray, ngram_max: int) -> sparse.csr_matrix:
+    """Sublinear tf-idf, L2-normalised rows, over a fixed vocabulary."""
+    indptr, indices, data = [0], [], []
+    for doc in docs:
+        counts = Counter(vocab[g] for g in analyze(doc, ngram_max) if g in vocab)
+        cols = sorted(counts)
+        vals = np.array([(1.0 + math.log(counts[c])) * idf[c] for c in cols], dtype=np.float32)
+        norm = float(np.sqrt((vals ** 2).sum())) or 1.0
+        indices.extend(cols)
+        data.extend((vals / norm).tolist())
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.asarray(data, dtype=np.float32), indices, indptr), shape=(len(docs), len(vocab)))
+
+
+def learn_vocab(docs: Sequence[str], ngram_max: int, min_df: int, max_features: int) -> tuple[dict[str, int], np.ndarray]:
+    df: Counter[str] = Counter()
+    for doc in docs:
+        df.update(set(analyze(doc, ngram_max)))
+    terms = [t for t, c in df.items() if c >= min_df]
+    terms.sort(key=lambda t: (-df[t], t))
+    terms = sorted(terms[:max_features])
+    n = len(docs)
+    idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+    return {t: i for i, t in enumerate(terms)}, idf
+
+
+_NEGATION = re.compile(r"\b(?:not|no|never|nor|without|lack of)\s+(?:\w+\s+)?$", re.I)
+_CUE_CACHE: dict[tuple, re.Pattern] = {}
+
+
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern:
+    key = tuple(cues)
+    if key not in _CUE_CACHE:
+        alts = "|".join(re.escape(c.lower()) for c in sorted(cues, key=len, reverse=True))
+        _CUE_CACHE[key] = re.compile(rf"\b(?:{alts})\b", re.I)
+    return _CUE_CACHE[key]
+
+
+def cue_counts(texts: Sequence[str], strength: tuple[str, ...], weakness: tuple[str, ...]) -> np.ndarray:
+    """Per text: [strength cues, weakness cues, negated strength cues, any strength, any weakness],
+    log-scaled. A strength cue after a negation ("not effective") counts as a weakness."""
+    out = np.zeros((len(texts), 5), dtype=np.float32)
+    sp, wp = _cue_pattern(strength) if strength else None, _cue_pattern(weakness) if weakness else None
+    for r, text in enumerate(texts):
+        s = w = neg = 0
+        if sp is not None:
+            for m in sp.finditer(text):
+                if _NEGATION.search(text[max(0, m.start() - 30):m.start()]):
+                    neg += 1
+                else:
+                    s += 1
+        if wp is not None:
+            w = len(wp.findall(text))
+        out[r] = [math.log1p(s), math.log1p(w + neg), math.log1p(neg), float(s > 0), float(w + neg > 0)]
+    return out
+
+
+class SentenceFeaturizer(TransformerMixin, BaseEstimator):
+    """Turns (SentenceInput, embedding) pairs into one sparse feature matrix.
+
+    `X` is a tuple (inputs, embeddings); embeddings may be None when `embedding_weight` is 0.
+    Description embeddings (statements, themes) are given at fit time.
+    """
+
+    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int = 30000,
+                 ngram_weight: float = 1.0, embedding_weight: float = 1.0, section_weight: float = 1.0,
+                 quantifier_weight: float = 0.5, similarity_weight: float = 1.0,
+                 cue_weight: float = 0.5, strength_cues: tuple[str, ...] = (),
+                 weakness_cues: tuple[str, ...] = (),
+                 statement_ids: tuple[str, ...] = ("1", "2", "3", "4"),
+                 description_embeddings: np.ndarray | None = None) -> None:
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.ngram_weight = ngram_weight
+        self.embedding_weight = embedding_weight
+        self.section_weight = section_weight
+        self.quantifier_weight = quantifier_weight
+        self.similarity_weight = similarity_weight
+        self.cue_weight = cue_weight
+        self.strength_cues = strength_cues
+        self.weakness_cues = weakness_cues
+        self.statement_ids = statement_ids
+        self.description_embeddings = description_embeddings
+
+    def fit(self, X, y=None):
+        inputs, _ = X
+        texts = [i.text for i in inputs]
+        self.vocab_, self.idf_ = learn_vocab(texts, self.ngram_max, self.min_df, self.max_features)
+        self.section_vocab_, self.section_idf_ = learn_vocab([i.section for i in inputs], 1, 2, 2000)
+        return self
+
+    def transform(self, X):
+        inputs, embeddings = X
+        blocks = []
+        if self.ngram_weight:
+            blocks.append(self.ngram_weight * tfidf([i.text for i in inputs], self.vocab_, self.idf_, self.ngram_max))
+        if self.section_weight:
+            sec = tfidf([i.section for i in inputs], self.section_vocab_, self.section_idf_, 1)
+            onehot = np.zeros((len(inputs), len(self.statement_ids) + 3), dtype=np.float32)
+            for r, i in enumerate(inputs):
+                if i.statement_section in self.statement_ids:
+                    onehot[r, self.statement_ids.index(i.statement_section)] = 1.0
+                onehot[r, -3] = 1.0 if i.section else 0.0
+                onehot[r, -2] = 0.0 if i.in_finding_section else 1.0
+                onehot[r, -1] = 1.0 if not i.section else 0.0
+            blocks.append(self.section_weight * sparse.hstack([sec, sparse.csr_matrix(onehot)]))
+        if self.quantifier_weight:
+            q = np.zeros((len(inputs), len(QUANT_TERMS) + 1), dtype=np.float32)
+            for r, i in enumerate(inputs):
+                for t in i.quantifier_terms:
+                    if t in QUANT_TERMS:
+                        q[r, QUANT_TERMS.index(t)] = 1.0
+                q[r, -1] = 1.0 if i.quantifier_terms else 0.0
+            blocks.append(sparse.csr_matrix(self.quantifier_weight * q))
+        if self.cue_weight and (self.strength_cues or self.weakness_cues):
+            blocks.append(sparse.csr_matrix(self.cue_weight * cue_counts(
+                [i.text for i in inputs], self.strength_cues, self.weakness_cues)))
+        if self.embedding_weight and embeddings is not None:
+            blocks.append(sparse.csr_matrix(self.embedding_weight * np.asarray(embeddings, dtype=np.float32)))
+        if self.similarity_weight and embeddings is not None and self.description_embeddings is not None:
+            sims = np.asarray(embeddings, dtype=np.float32) @ self.description_embeddings.T
+            blocks.append(sparse.csr_matrix(self.similarity_weight * sims))
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+    # -- persistence (JSON + arrays) --------------------------------------------------------
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        params = self.get_params()
+        params.pop("description_embeddings")
+        params["statement_ids"] = list(self.statement_ids)
+        params["strength_cues"] = list(self.strength_cues)
+        params["weakness_cues"] = list(self.weakness_cues)
+        meta = {"params": params, "vocab": sorted(self.vocab_, key=self.vocab_.get),
+                "section_vocab": sorted(self.section_vocab_, key=self.section_vocab_.get)}
+        arrays = {"idf": self.idf_, "section_idf": self.section_idf_}
+        if self.description_embeddings is not None:
+            arrays["description_embeddings"] = np.asarray(self.description_embeddings, dtype=np.float32)
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> SentenceFeaturizer:
+        params = dict(meta["params"])
+        for key in ("statement_ids", "strength_cues", "weakness_cues"):
+            params[key] = tuple(params.get(key, ()))
+        obj = cls(**params, description_embeddings=arrays.get("description_embeddings"))
+        obj.vocab_ = {t: i for i, t in enumerate(meta["vocab"])}
+        obj.section_vocab_ = {t: i for i, t in enumerate(meta["section_vocab"])}
+        obj.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
+        obj.section_idf_ = np.asarray(arrays["section_idf"], dtype=np.float32)
+        if len(obj.idf_) != len(obj.vocab_) or len(obj.section_idf_) != len(obj.section_vocab_):
+            raise ValueError("vocabulary and idf arrays differ in length")
+        return obj

@@ -1,0 +1,150 @@
+"""Train the statement, polarity and theme models from a labelled corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .classify import FindingModel, LinearHead, MultiLabelHead, library_versions
+from .config import Framework, TrainConfig, load_framework, load_train_config
+from .corpus import Corpus, LabelledSentence, load_corpus
+from .features import SentenceFeaturizer, SentenceInput
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NLPFIND_CACHE") or Path.home() / ".cache" / "nlpfind")
+
+
+def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> list[SentenceInput]:
+    """Model inputs; quantifiers come from the tagger, as they will at inference."""
+    from .quantify import QuantifierTagger
+
+    tagger = QuantifierTagger(framework)
+    found = tagger.find_many([s.clean for s in sentences])
+    return [SentenceInput(s.clean, s.section_label, s.statement_section, s.in_finding_section,
+                          tuple(f[2] for f in fs)) for s, fs in zip(sentences, found)]
+
+
+def embed_texts(texts: Sequence[str], model_name: str, use_cache: bool = True) -> np.ndarray:
+    from .embed import EmbeddingCache, get_embedder
+
+    embedder = get_embedder(model_name)
+    if use_cache:
+        return EmbeddingCache(cache_dir() / "embeddings", embedder).encode(list(texts))
+    return embedder.encode(list(texts))
+
+
+def description_texts(framework: Framework) -> list[str]:
+    return ([f"{s.title}. {s.description}" for s in framework.statements]
+            + [f"{t.name}. {t.description}" for t in framework.themes])
+
+
+def make_featurizer(config: TrainConfig, framework: Framework, desc: np.ndarray | None) -> SentenceFeaturizer:
+    return SentenceFeaturizer(
+        ngram_weight=config.ngram_weight, embedding_weight=config.embedding_weight,
+        section_weight=config.section_weight, quantifier_weight=config.quantifier_weight,
+        similarity_weight=config.similarity_weight if desc is not None else 0.0,
+        cue_weight=config.cue_weight, strength_cues=framework.strength_cues, weakness_cues=framework.weakness_cues,
+        statement_ids=framework.statement_ids, description_embeddings=desc)
+
+
+def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, statements: Sequence[str],
+              polarities: Sequence[str], themes: Sequence[Sequence[str]], framework: Framework,
+              config: TrainConfig, desc: np.ndarray | None) -> FindingModel:
+    """Fit featurizer and heads on already-embedded inputs."""
+    featurizer = make_featurizer(config, framework, desc)
+    X = featurizer.fit_transform((list(inputs), embeddings))
+    cw = None if config.class_weight == "none" else "balanced"
+    st = LinearHead(C=config.C_statement, class_weight=cw, random_state=config.seed).fit(X, list(statements))
+    po = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(X, list(polarities))
+    th = MultiLabelHead(labels=framework.theme_ids, C=config.C_themes, threshold=config.theme_threshold,
+                        random_state=config.seed).fit(X, [list(t) for t in themes])
+    return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
+                        config.embedding_model)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    path: str
+    sentences: int
+    reports: int
+    data_hash: str
+    label_counts: dict
+
+
+def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path] | None = None,
+          out: str | Path | None = None, config_path: str | Path | None = None,
+          progress: Callable[[str], None] | None = None, metrics: dict | None = None) -> TrainResult:
+    """Train on the corpus and save the model atomically to `out`."""
+    from .classify import DEFAULT_MODEL_DIR
+
+    say = progress or (lambda _msg: None)
+    config = load_train_config(config_path)
+    framework = load_framework(config.framework)
+    say("loading corpus")
+    corpus = load_corpus(corpus_dir, framework, report_dirs)
+    model = train_on(corpus, framework, config, say)
+    counts = label_counts(corpus)
+    model.meta.update({
+        "training_data_hash": corpus.data_hash, "training_sentences": len(corpus),
+        "training_reports": len(corpus.reports), "label_counts": counts,
+        "train_config": {k: v for k, v in config.__dict__.items() if k != "extra"},
+        "library_versions": library_versions(), "metrics": metrics or {},
+    })
+    out = Path(out) if out else DEFAULT_MODEL_DIR
+    say(f"saving to {out}")
+    model.to_disk(out, extra_files={"README.md": model_card(model.meta, config)})
+    return TrainResult(str(out), len(corpus), len(corpus.reports), corpus.data_hash, counts)
+
+
+def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
+             say: Callable[[str], None] = lambda _m: None) -> FindingModel:
+    sents = corpus.sentences
+    say(f"tagging quantifiers in {len(sents)} sentences")
+    inputs = inputs_for(sents, framework)
+    emb = desc = None
+    if config.embedding_weight or config.similarity_weight:
+        say(f"embedding {len(sents)} sentences with {config.embedding_model}")
+        emb = embed_texts([i.text for i in inputs], config.embedding_model)
+        desc = embed_texts(description_texts(framework), config.embedding_model) if config.similarity_weight else None
+    say("fitting statement, polarity and theme heads")
+    return fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
+                     [s.themes for s in sents], framework, config, desc)
+
+
+def label_counts(corpus: Corpus) -> dict:
+    return {
+        "statement": dict(sorted(Counter(s.statement for s in corpus.sentences).items())),
+        "polarity": dict(sorted(Counter(s.polarity for s in corpus.sentences).items())),
+        "themes": dict(sorted(Counter(t for s in corpus.sentences for t in s.themes).items())),
+    }
+
+
+def model_card(meta: dict, config: TrainConfig) -> str:
+    lines = [
+        "# nlpfind model card", "",
+        f"- framework: `{meta.get('framework', config.framework)}`",
+        f"- embedding model: `{config.embedding_model}` (loaded locally, never downloaded)",
+        f"- training data hash: `{meta.get('training_data_hash')}` ({meta.get('training_sentences')} sentences, "
+        f"{meta.get('training_reports')} reports)",
+        f"- label counts: `{json.dumps(meta.get('label_counts'), sort_keys=True)}`",
+        f"- library versions: `{json.dumps(meta.get('library_versions'), sort_keys=True)}`", "",
+        "## Metrics (grouped cross-validation by partnership)", "",
+    ]
+    metrics = meta.get("metrics") or {}
+    if metrics:
+        lines += [f"- {k}: {v}" for k, v in sorted(metrics.items())]
+    else:
+        lines.append("- not measured for this model; run `nlpfind evaluate`")
+    lines += ["", "Files: `meta.json`, `featurizer.json` (vocabularies), `weights.safetensors` (arrays). No pickle.", ""]
+    return "\n".join(lines)
+
+
+def with_overrides(config: TrainConfig, **kw) -> TrainConfig:
+    return replace(config, **kw)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up nlpfind in .venv (idempotent). torch is pinned and installed first so that pip takes the
+# CPU build of that version instead of pulling a multi-GB CUDA build through a dependency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[dev]"
