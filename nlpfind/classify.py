@@ -329,6 +329,9 @@ class Classifier:
         if set(model.theme_ids) - set(framework.theme_ids):
             raise ModelError(f"model was trained for framework {model.framework_id!r}, whose themes differ from "
                              f"framework {framework.id!r}; pass --framework {model.framework_id} or retrain")
+        # With another framework than the model's, a sentence's statement is the judgement
+        # section it sits in (from the report's headings); polarity and themes come from the model.
+        self.statement_from_section = framework.id != model.framework_id
         self.tagger = QuantifierTagger(framework)
         self.embeddings = embeddings
 
@@ -357,6 +360,10 @@ class Classifier:
             enc = self.embeddings or self.model.embedder().encode
             emb = enc([i.text for i in inputs])
         preds = self.model.predict(inputs, emb)
+        if self.statement_from_section:
+            for s, p in zip(sentences, preds):
+                p["statement"] = s.statement_section or "none"
+                p["statement_scores"] = {p["statement"]: 1.0}
         return [Finding(report, s.index, s.start, s.end, s.text, s.section_label, p["statement"],
                         p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"])
                 for s, q, p in zip(sentences, quants, preds)]
@@ -417,6 +424,11 @@ def classify_file(path: str | Path, classifier: Classifier | None = None, *, lin
     classifier = classifier or Classifier()
     rid = report_id or doc.report_id
     findings = tuple(classifier.classify_text(doc.text, rid, lines=lines, progress=progress))
+    from .structure import extract_grades
+
     meta = {"format": doc.format, "encoding": doc.encoding, "characters": len(doc.text),
-            "model": str(classifier.model.meta.get("path", "")) or None}
+            "framework_name": classifier.framework.name}
+    grades = extract_grades(doc.text, classifier.framework) if not lines else {}
+    if grades:
+        meta["grades"] = grades
     return ClassifiedReport(rid, doc.path, classifier.framework.id, findings, meta)

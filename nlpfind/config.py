@@ -26,8 +26,8 @@ class Statement:
 @dataclass(frozen=True)
 class QuantifierTerm:
     term: str
-    low: int
-    high: int
+    low: int | None
+    high: int | None
     phrases: tuple[str, ...]
 
 
@@ -205,9 +205,17 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
     for i, row in enumerate(_get(data, "quantifiers", list, where)):
         w = f"{where} [[quantifiers]] #{i + 1}"
         _check_keys(row, {"term", "low", "high", "phrases", "banded"}, w)
-        low, high = _get(row, "low", int, w), _get(row, "high", int, w)
-        if not 0 <= low <= high <= 100:
-            raise ConfigError(f"{w}: band must satisfy 0 <= low <= high <= 100, got {low}-{high}")
+        banded = row.get("banded", True)
+        if not isinstance(banded, bool):
+            raise ConfigError(f"{w}: key 'banded' expected true or false, got {banded!r}")
+        if banded:
+            low, high = _get(row, "low", int, w), _get(row, "high", int, w)
+            if not 0 <= low <= high <= 100:
+                raise ConfigError(f"{w}: band must satisfy 0 <= low <= high <= 100, got {low}-{high}")
+        else:
+            if "low" in row or "high" in row:
+                raise ConfigError(f"{w}: an unbanded term (banded = false) takes no 'low'/'high'; remove them")
+            low = high = None
         phrases = _get(row, "phrases", list, w)
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise ConfigError(f"{w}: 'phrases' must be a non-empty list of strings")

@@ -46,6 +46,7 @@ class SourceReport:
     year: str = ""
     programme: str = ""
     url: str = ""
+    framework: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def read_manifest(path: Path) -> dict[str, SourceReport]:
                 raise CorpusError(f"{path}:{n}: report id {rid!r} listed twice")
             out[rid] = SourceReport(rid, row["file"].strip(), row["partnership"].strip(),
                                     (row.get("year") or "").strip(), (row.get("programme") or "").strip(),
-                                    (row.get("url") or "").strip())
+                                    (row.get("url") or "").strip(), (row.get("framework") or "").strip())
     return out
 
 
@@ -213,7 +214,8 @@ def load_corpus(corpus_dir: str | Path | None, framework: Framework,
                     raise CorpusError(f"{where}: no text for report {rid!r} (file {manifest[rid].file!r} not found "
                                       f"under {', '.join(str(d) for d in dirs)}); pass --reports DIR")
                 texts[rid] = read_document(src).text
-                layouts[rid] = {(s.start, s.end): s for s in segment(texts[rid], framework)}
+                layout_fw = _framework_for(manifest[rid].framework, framework, where)
+                layouts[rid] = {(s.start, s.end): s for s in segment(texts[rid], layout_fw)}
             text = texts[rid]
             start, end = obj["start"], obj["end"]
             if end > len(text):
@@ -247,6 +249,19 @@ def load_corpus(corpus_dir: str | Path | None, framework: Framework,
     used = sorted({s.report for s in out})
     return Corpus(tuple(out), tuple(manifest[r] for r in used), digest.hexdigest()[:16],
                   tuple(str(f) for f in label_files))
+
+
+def _framework_for(name: str, default: Framework, where: str) -> Framework:
+    """The framework whose headings lay out a report (manifest column `framework`)."""
+    if not name or name == default.id:
+        return default
+    from .config import load_framework
+    from .errors import ConfigError
+
+    try:
+        return load_framework(name)
+    except ConfigError as exc:
+        raise CorpusError(f"{where}: manifest names framework {name!r}: {exc}") from None
 
 
 def _context_for(layout: dict[tuple[int, int], Sentence], text: str, start: int, end: int) -> Sentence:

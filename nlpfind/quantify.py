@@ -242,6 +242,8 @@ class QuantifierTagger:
                 return bool(prev and prev[-1] in ("very", "only", "relatively")) or (
                     s == 0 or doc[s - 1].is_sent_start) and nxt in EVIDENCE_NOUNS
             return True
+        if head in ("some", "many"):
+            return nxt not in TIME_NOUNS and nxt not in ("time", "extent", "way", "ways", "point")
         if head == "majority":
             return not (nxt == "of" and nxt2 in ("scotland", "the", "our") and _pop_after(doc, e))
         return True

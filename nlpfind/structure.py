@@ -16,11 +16,13 @@ from .config import Framework
 TERMINAL = ".!?"
 _CLOSERS = "\"'”’)]*_ "
 _LIST_MARK = re.compile(
-    r"^[ \t]*(?:[-•*▪◦●–‣·]|\(?\d{1,2}[.)]|\(?[a-hj-z][.)]|\((?:i|ii|iii|iv|v|vi|vii|viii|ix|x)\))[ \t]+(?=\S)"
+    r"^[ \t]*(?:(?:[-•*▪◦●–‣·◼■□➢►]|\(?\d{1,2}[.)]|\(?[a-hj-z][.)]|\((?:i|ii|iii|iv|v|vi|vii|viii|ix|x)\))[ \t]+(?=\S)"
+    r"|\d{1,3}\.(?=[A-Z][a-z]))"
 )
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 _CONTENTS_LINE = re.compile(r"(?:\t+|\s{2,}|\.{3,}\s*|…+\s*)\d{1,3}\s*$")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_FIELD_LINE = re.compile(r"^[A-Z][^:.!?]{1,30}:\s+\S")
 _KEY_MESSAGES = re.compile(r"^key messages\b", re.I)
 _LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|as|that|which|their|its)$", re.I)
 
@@ -169,6 +171,79 @@ def _heading_inside(current: list[Line], nxt: Line) -> bool:
             and len(first) < 0.6 * max(len(nxt.text.strip()), 1))
 
 
+def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
+                   headings: tuple[re.Pattern, ...] = ()) -> list[list[Line]]:
+    """Split a block of wrapped lines (PDF text) around headings printed inside it.
+
+    After a line that ends a sentence, a run of at most two lines that ends no sentence and is
+    followed by a capitalised or list-marked line is a heading; so is a short line that ends
+    with a grade word ("Overall effectiveness Good").
+    """
+    if len(lines) < 2:
+        return [lines]
+    grade_re = (re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(g) for g in sorted(grades, key=len, reverse=True))
+                           + r")\s*$", re.I) if grades else None)
+    out: list[list[Line]] = []
+    current: list[Line] = []
+    boundary = 0  # index in `current` just after the last sentence end
+    i, n = 0, len(lines)
+
+    def is_grade_line(ln: Line) -> bool:
+        return grade_re is not None and bool(grade_re.search(ln.text)) and len(ln.text.split()) <= 8
+
+    while i < n:
+        stripped = lines[i].text.strip()
+        if _is_field(stripped) or (len(stripped.split()) <= 4 and not _ends_sentence(stripped)
+                                   and any(h.search(stripped) for h in headings)):
+            if current:
+                out.append(current)
+            out.append([lines[i]])  # a known section heading printed inside running text
+            current, boundary = [], 0
+            i += 1
+            continue
+        if is_grade_line(lines[i]) and not _ends_sentence(lines[i].text):
+            # A row of a judgement table, or "Overall effectiveness Good": a heading.
+            only_grade = grade_re is not None and bool(grade_re.fullmatch(" " + stripped))
+            cut = max(boundary, len(current) - (2 if only_grade else 1))
+            head = current[cut:] + [lines[i]]
+            if current[:cut]:
+                out.append(current[:cut])
+            out.append(head)
+            current, boundary = [], 0
+            i += 1
+            continue
+        at_start = not current or _ends_sentence(current[-1].text)
+        if at_start:
+            run = []
+            j = i
+            while j < n and len(run) < 3 and not _ends_sentence(lines[j].text) and not is_grade_line(lines[j]):
+                run.append(lines[j])
+                j += 1
+            words = sum(len(x.text.split()) for x in run)
+            nxt = lines[j].text.strip() if j < n else ""
+            if (run and len(run) <= 2 and words <= 24 and j < n and not is_grade_line(lines[j])
+                    and (nxt[:1].isupper() or nxt[:1].isdigit() or _LIST_MARK.match(nxt) is not None)
+                    and not run[-1].text.rstrip().endswith(",") and not _LINK_WORDS.search(run[-1].text.strip())):
+                if current:
+                    out.append(current)
+                out.append(run)
+                current, boundary = [], 0
+                i = j
+                continue
+        current.append(lines[i])
+        if _ends_sentence(lines[i].text):
+            boundary = len(current)
+        i += 1
+    if current:
+        out.append(current)
+    return out
+
+
+def _is_field(text: str) -> bool:
+    """A 'Key: value' line such as 'Inspection dates: 3 to 14 May 2021' (not prose)."""
+    return bool(_FIELD_LINE.match(text)) and not _ends_sentence(text) and len(text.split()) <= 15
+
+
 def _block_text(lines: list[Line]) -> str:
     return " ".join(ln.text.strip() for ln in lines)
 
@@ -178,7 +253,17 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
     lines = split_lines(text)
     artefacts = find_artefacts(lines)
     raw = _raw_blocks(lines, artefacts)
-    raw = _merge_broken(raw)
+    grades = tuple(g.grade for g in framework.evaluation_scale)
+    top_res = tuple(re.compile(p, re.I) for p in framework.top_level_sections)
+    split: list[tuple[str, list[Line]]] = []
+    for kind, lns in raw:
+        if kind in ("text", "list_item") and len(lns) > 1:
+            parts = _split_wrapped(lns, grades, top_res)
+            split.append((kind, parts[0]))
+            split.extend(("text", part) for part in parts[1:])
+        else:
+            split.append((kind, lns))
+    raw = _merge_broken(split)
 
     blocks: list[Block] = []
     level1: str | None = None
@@ -187,18 +272,20 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
     in_contents = False
     seen_body = False
     nonfinding_res = [re.compile(p, re.I) for p in framework.not_finding_sections]
-    top_res = [re.compile(p, re.I) for p in framework.top_level_sections]
 
     for kind, lns in raw:
         joined = _block_text(lns)
         label = joined.strip().lstrip("#").strip().strip("*_ ").strip()
+        if kind in ("text", "label") and len(label.split()) <= 40 and (
+                len(lns) <= 3 or not _ends_sentence(label)) and framework.statement_for_heading(label) is not None:
+            kind = "heading"
         if kind == "text":
             if len(lns) > 1 and all(len(ln.text.split()) <= 6 and not _ends_sentence(ln.text)
                                     for ln in lns):
                 kind = "label"  # an address or a column of short labels, not prose
             elif re.fullmatch(r"[^:]{1,40}:", label) and len(label.split()) <= 5:
                 kind = "label"
-            elif (len(lns) == 1 and len(label.split()) <= 40
+            elif (len(lns) <= 3 and len(label.split()) <= 40
                   and framework.statement_for_heading(label) is not None):
                 kind = "heading"
             elif _is_heading_text(joined, 12) or (
@@ -275,10 +362,52 @@ def _merge_broken(raw: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
             long_prev = prev_text.endswith(",") or bool(_LINK_WORDS.search(prev_text))
             if prev_open and (starts_lower or (long_prev and prev_kind == "text"
                                                and not _is_heading_text(cur))):
-                if prev_kind == "list_item" and not starts_lower:
+                if prev_kind == "list_item" and not starts_lower and not (
+                        prev_text.endswith(",") or _LINK_WORDS.search(prev_text)):
                     out.append((kind, lns))
                     continue
                 out[-1] = (prev_kind, prev + lns)
                 continue
         out.append((kind, lns))
     return out
+
+
+def extract_grades(text: str, framework: Framework) -> dict[str, str]:
+    """Grades stated in judgement headings ("...: good", "Overall effectiveness Good").
+
+    Keys are statement ids plus "overall"; values are grades from the framework's evaluation
+    scale (lower case). Headings in the body win over the summary table on the first page.
+    """
+    scale = sorted((g.grade for g in framework.evaluation_scale), key=len, reverse=True)
+    if not scale:
+        return {}
+    grade_re = re.compile(r"[:\s]\s*(" + "|".join(re.escape(g) for g in scale) + r")\s*$", re.I)
+    found: dict[str, str] = {}
+    pending: str | None = None  # a judgement heading whose grade is printed on the next line
+    for block in parse_blocks(text, framework):
+        if block.kind not in ("heading", "label", "title"):
+            pending = None
+            continue
+        head = " ".join(" ".join(text[a:b] for a, b in block.pieces).split())
+        m = grade_re.search(" " + head)
+        if not m:
+            sid = framework.statement_for_heading(head)
+            pending = sid if sid is not None else ("overall" if re.match(r"overall effectiveness", head, re.I)
+                                                   else None)
+            continue
+        if pending is not None and m.start() == 0:
+            found[pending] = _norm_grade(m.group(1))
+            pending = None
+            continue
+        pending = None
+        grade = _norm_grade(m.group(1))
+        sid = framework.statement_for_heading(head)
+        key = sid if sid is not None else ("overall" if re.match(r"overall effectiveness", head, re.I) else None)
+        if key is not None:
+            found[key] = grade  # later (body) headings override the first-page table
+    return found
+
+
+def _norm_grade(grade: str) -> str:
+    grade = " ".join(grade.lower().split())
+    return "requires improvement to be good" if grade == "requires improvement" else grade

@@ -1,0 +1,276 @@
+"""Theme assignment (seeded taxonomy) and discovery (new themes among the findings left over).
+
+A finding takes the seeded themes the sentence model predicted for it; a finding with none
+takes the seeded theme whose "name. description" embedding is closest, if close enough.
+Findings that fit no seeded theme are clustered (average-linkage agglomerative clustering on
+cosine distance over normalised embeddings, the number of clusters chosen by silhouette):
+no random state at all, so the same inputs give the same themes. A discovered theme is labelled
+with its c-TF-IDF key terms (2-4 words) against all findings as background, and keeps the
+findings closest to its centroid as representative quotes. Small inputs (a handful of findings)
+still give themes: a leftover group of two similar findings is a theme.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Theme
+
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+#: Words that carry no theme in inspection findings, on top of the usual English stop words.
+DOMAIN_STOP_WORDS = frozenset({
+    "children", "child", "young", "people", "person", "families", "family", "staff", "partnership", "partnerships",
+    "partners", "services", "service", "inspection", "inspectors", "report", "found", "saw", "heard", "told",
+    "area", "areas", "council", "work", "working", "worked", "good", "well", "effective", "effectively",
+    "improve", "improvement", "improved", "improving", "needed", "need", "needs", "strength", "strengths",
+    "weakness", "weaknesses", "important", "including", "including", "however", "also", "across", "within",
+    "many", "most", "majority", "almost", "nearly", "half", "less", "few", "some", "all", "none", "cases",
+    "records", "record", "case", "particularly", "clear", "clearly", "evidence", "able", "made", "make",
+    "key", "number", "range", "way", "ways", "time", "level", "levels", "whilst", "while", "still", "yet",
+    "risk", "harm", "support", "supported", "supports",
+})
+
+
+def stop_words() -> frozenset[str]:
+    """English stop words (scikit-learn's list) plus DOMAIN_STOP_WORDS."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | DOMAIN_STOP_WORDS
+
+
+@dataclass(frozen=True)
+class ThemeSettings:
+    """Knobs of assignment and discovery; the defaults suit MiniLM sentence embeddings."""
+
+    #: a finding without a predicted theme takes the closest seeded theme at or above this cosine
+    similarity_threshold: float = 0.45
+    #: smallest group of leftover findings that makes a discovered theme
+    min_cluster_size: int = 2
+    #: most discovered themes
+    max_discovered: int = 12
+    #: a discovered cluster's mean cosine to its centroid must reach this, else its findings stay unassigned
+    min_cohesion: float = 0.35
+    #: key terms in a discovered theme's label
+    label_terms: int = 3
+    #: representative quotes kept per discovered theme
+    representatives: int = 3
+
+
+@dataclass(frozen=True)
+class ThemeInfo:
+    """A theme in the output: seeded (from the taxonomy) or discovered (from clustering)."""
+
+    id: str
+    label: str
+    seeded: bool
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    #: indices (into the findings given to assign_themes) of the quotes closest to the centroid
+    representatives: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ThemeAssignment:
+    """Themes and, per finding (same order as given), the ids of the themes it belongs to."""
+
+    themes: tuple[ThemeInfo, ...]
+    assignments: tuple[tuple[str, ...], ...]
+    #: how each finding got its themes: "model", "similarity", "discovered" or "none"
+    sources: tuple[str, ...]
+
+    @property
+    def unassigned(self) -> tuple[int, ...]:
+        return tuple(i for i, a in enumerate(self.assignments) if not a)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        x = x.reshape(len(x), -1)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1.0, norms)
+
+
+def theme_text(theme: Theme) -> str:
+    """What a seeded theme is embedded as: "name. description"."""
+    return f"{theme.name.strip()}. {theme.description.strip()}".strip()
+
+
+def assign_themes(texts: Sequence[str], predicted: Sequence[Sequence[str]], embeddings: np.ndarray,
+                  seeded: Sequence[Theme], seeded_embeddings: np.ndarray,
+                  settings: ThemeSettings | None = None) -> ThemeAssignment:
+    """Seeded themes (model prediction, else similarity) for every finding, then discovery on the rest.
+
+    `texts`, `predicted` and the rows of `embeddings` are per finding, in a fixed order; the
+    result depends only on them (no randomness, no hash order).
+    """
+    settings = settings or ThemeSettings()
+    n = len(texts)
+    if len(predicted) != n or (n and len(embeddings) != n):
+        raise ValueError("texts, predicted themes and embeddings differ in length")
+    known = {t.id for t in seeded}
+    assignments: list[tuple[str, ...]] = []
+    sources: list[str] = []
+    emb = _normalise(embeddings) if n else np.zeros((0, 1))
+    sims = emb @ _normalise(seeded_embeddings).T if n and len(seeded) else np.zeros((n, 0))
+    for i in range(n):
+        pred = tuple(t for t in dict.fromkeys(predicted[i]) if t in known)
+        if pred:
+            assignments.append(pred)
+            sources.append("model")
+            continue
+        if sims.shape[1]:
+            best = int(np.argmax(sims[i]))
+            if sims[i, best] >= settings.similarity_threshold:
+                assignments.append((seeded[best].id,))
+                sources.append("similarity")
+                continue
+        assignments.append(())
+        sources.append("none")
+    themes = [ThemeInfo(t.id, t.name.strip(), True, t.description.strip()) for t in seeded]
+    leftover = [i for i in range(n) if not assignments[i]]
+    taken = {t.label.casefold() for t in themes}
+    for members, reps, terms in discover(texts, emb, leftover, settings):
+        label = _unique_label(terms, settings.label_terms, taken)
+        taken.add(label.casefold())
+        tid = _unique_id("new-" + _slug(label), {t.id for t in themes})
+        themes.append(ThemeInfo(tid, label, False, "", tuple(terms[:settings.label_terms]), tuple(reps)))
+        for i in members:
+            assignments[i] = (tid,)
+            sources[i] = "discovered"
+    return ThemeAssignment(tuple(themes), tuple(assignments), tuple(sources))
+
+
+def discover(texts: Sequence[str], emb: np.ndarray, members: Sequence[int],
+             settings: ThemeSettings) -> list[tuple[list[int], list[int], list[str]]]:
+    """Cluster the findings `members` (indices into texts/emb); per kept cluster: members,
+    representatives (closest to centroid first) and key terms (best first).
+
+    Clusters are ordered by size (largest first), then by their first member.
+    """
+    members = sorted(members)
+    if len(members) < settings.min_cluster_size:
+        return []
+    labels = cluster(emb[members], settings)
+    groups: dict[int, list[int]] = {}
+    for idx, lab in zip(members, labels):
+        groups.setdefault(int(lab), []).append(idx)
+    kept: list[tuple[list[int], list[int]]] = []
+    for group in groups.values():
+        if len(group) < settings.min_cluster_size:
+            continue
+        vecs = emb[group]
+        centroid = vecs.mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        centroid = centroid / norm if norm else centroid
+        cos = vecs @ centroid
+        if float(cos.mean()) < settings.min_cohesion:
+            continue
+        order = sorted(range(len(group)), key=lambda k: (-round(float(cos[k]), 6), group[k]))
+        kept.append((group, [group[k] for k in order[:settings.representatives]]))
+    kept.sort(key=lambda g: (-len(g[0]), g[0][0]))
+    kept = kept[:settings.max_discovered]
+    background = [texts[i] for i in range(len(texts))]
+    terms = key_terms([[texts[i] for i in g] for g, _ in kept], background, settings.label_terms + 3)
+    return [(g, reps, t) for (g, reps), t in zip(kept, terms)]
+
+
+def cluster(vectors: np.ndarray, settings: ThemeSettings) -> list[int]:
+    """Cluster labels (0..k-1) for normalised vectors: average linkage on cosine distance, with the
+    number of clusters that maximises the silhouette (at most one cluster per three findings)."""
+    n = len(vectors)
+    if n < 2:
+        return [0] * n
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
+    x = _normalise(vectors)
+    if n < 4 or float(np.ptp(x, axis=0).max()) == 0.0:
+        return [0] * n
+    tree = linkage(x, method="average", metric="cosine")
+    max_k = max(1, min(settings.max_discovered * 2, n // 3 if n >= 6 else 2, n - 1))
+    best_labels, best_score = [0] * n, -math.inf
+    for k in range(2, max_k + 1):
+        labels = fcluster(tree, t=k, criterion="maxclust")
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = round(float(silhouette_score(x, labels, metric="cosine")), 6)
+        if score > best_score:
+            best_score, best_labels = score, [int(v) - 1 for v in labels]
+    if best_score < 0.05:  # no structure: one group, kept only if cohesive enough
+        return [0] * n
+    return best_labels
+
+
+def tokens(text: str, stop: frozenset[str]) -> list[str]:
+    """Unigrams and bigrams (no stop word in either place) of a text, lower-cased."""
+    words = _WORD.findall(text.lower().replace("’", "'"))
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    out = [w for w in words if w not in stop and len(w) > 2]
+    out += [f"{a} {b}" for a, b in zip(words, words[1:])
+            if a not in stop and b not in stop and len(a) > 2 and len(b) > 2]
+    return out
+
+
+def key_terms(clusters: Sequence[Sequence[str]], background: Sequence[str], top: int) -> list[list[str]]:
+    """c-TF-IDF key terms per cluster: tf in the cluster x log(1 + A / frequency over all findings),
+    where A is the average number of words per class; terms must occur in two of the cluster's
+    sentences where it has two. Bigrams absorb their own words."""
+    stop = stop_words()
+    bg = Counter(t for s in background for t in tokens(s, stop))
+    classes = [Counter(t for s in c for t in tokens(s, stop)) for c in clusters]
+    avg = (sum(bg.values()) / max(1, len(classes) + 1)) or 1.0
+    out = []
+    for texts, tf in zip(clusters, classes):
+        df = Counter(t for s in texts for t in dict.fromkeys(tokens(s, stop)))
+        need = 2 if len(texts) >= 2 else 1
+        scored = sorted(((tf[t] * math.log(1 + avg / max(bg[t], tf[t])), t) for t in tf if df[t] >= need),
+                        key=lambda p: (-round(p[0], 9), p[1]))
+        if not scored:
+            scored = sorted(((tf[t] * math.log(1 + avg / max(bg[t], tf[t])), t) for t in tf),
+                            key=lambda p: (-round(p[0], 9), p[1]))
+        chosen: list[str] = []
+        for _, term in scored:
+            words = term.split()
+            if term in chosen or (len(words) == 1 and any(term in c.split() for c in chosen)):
+                continue  # already there, or a word of a chosen bigram
+            if len(words) == 2:  # the bigram replaces its own words chosen earlier
+                chosen = [c for c in chosen if c not in words]
+            chosen.append(term)
+            if len(chosen) >= top:
+                break
+        out.append(chosen)
+    return out
+
+
+def _unique_label(terms: Sequence[str], n: int, taken: set[str]) -> str:
+    """Join the first `n` terms (2-4 words where terms allow); add terms or a number until unique."""
+    terms = list(terms) or ["other findings"]
+    k = max(1, min(n, len(terms)))
+    while k > 1 and sum(len(t.split()) for t in terms[:k]) > 4:
+        k -= 1
+    label = ", ".join(terms[:k])
+    while label.casefold() in taken and k < len(terms):
+        k += 1
+        label = ", ".join(terms[:k])
+    base, i = label, 2
+    while label.casefold() in taken:
+        label, i = f"{base} ({i})", i + 1
+    return label
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-") or "theme"
+
+
+def _unique_id(tid: str, taken: set[str]) -> str:
+    out, i = tid, 2
+    while out in taken:
+        out, i = f"{tid}-{i}", i + 1
+    return out
