@@ -174,14 +174,17 @@ def _recurring(themes: Sequence[ComparedTheme], side: str, minimum: int) -> list
 
 # -- partnership names --------------------------------------------------------------------------
 _NAME = r"(?P<name>(?:the\s+)?[A-Z][\w'’.&-]*(?:[ \t]+(?:and|of|&|na|h-|[A-Z][\w'’.&-]*))*)"
-_TITLE_PATTERNS = tuple(re.compile(p) for p in (
-    r"at\s+risk\s+of\s+harm\s+in\s+" + _NAME,
-    r"services\s+for\s+children\s+and\s+young\s+people\s+in\s+" + _NAME,
-    r"services\s+(?:for|to\s+protect)\s+children\s+in\s+" + _NAME,
-    r"[Jj]oint\s+inspection\s+of\s+[\w\s,'’-]{0,80}?\bin\s+" + _NAME,
+_TITLE_PATTERNS = tuple(re.compile(p + r"\s+in\s+" + _NAME) for p in (
+    r"(?i:at\s+risk\s+of\s+harm)",
+    r"(?i:services\s+(?:for|to\s+protect)\s+children(?:\s+and\s+young\s+people)?)",
+    r"(?i:children's\s+services)",
+    r"(?i:protection\s+of\s+children(?:\s+and\s+young\s+people)?)",
+    r"(?i:children\s+and\s+young\s+people(?:\s+growing\s+up)?)",
+    r"(?i:joint\s+inspection\s+of\s+[\w\s,'-]{0,80}?)",
 ))
 _NAME_TAIL = re.compile(r"(?:[ \t]+(?:and|of|&|the|Community|Planning|Partnership|Council|Area|Report|"
-                        r"Prepared|Published|Joint|Inspection|Care|Inspectorate)\b\.?)+$")
+                        r"Prepared|Published|Joint|Inspection|Care|Inspectorate|January|February|March|April|May|June|July|"
+                        r"August|September|October|November|December)\b\.?)+$")
 _NOT_NAMES = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
               "november", "december", "scotland", "partnership", "this", "our", "their", "its"}
 _SMALL_WORDS = {"and", "of", "the", "upon", "na", "on"}
@@ -192,12 +195,22 @@ _FILE_NOISE = {"services", "service", "children", "child", "report", "inspection
 def partnership_from_text(text: str, limit: int = TITLE_CHARS) -> str | None:
     """The partnership named in a report's title ("... at risk of harm in North Ayrshire")."""
     head = text[:limit].replace("’", "'")
-    for pattern in _TITLE_PATTERNS:
+    found: dict[str, list] = {}
+    for rank, pattern in enumerate(_TITLE_PATTERNS):
         for m in pattern.finditer(head):
             name = re.sub(r"^the\s+", "", _NAME_TAIL.sub("", m.group("name")).strip(" .,'&-"))
             if name and name[0].isupper() and len(name) <= 60 and name.split()[0].lower() not in _NOT_NAMES:
-                return name
-    return None
+                entry = found.setdefault(partnership_key(name), [0, rank, m.start(), name])
+                entry[0] += 1
+    if not found:
+        return None
+
+    def score(key: str) -> int:  # a name also counts the mentions of its own first words ("Perth" +)
+        return sum(e[0] for k, e in found.items() if k == key or key.startswith(k + " "))
+
+    # the name stated most often wins; then the more specific pattern, then the earlier mention
+    best = min(found, key=lambda k: (-score(k), found[k][1], found[k][2], k))
+    return found[best][3]
 
 
 def partnership_from_filename(path: str | Path) -> str:

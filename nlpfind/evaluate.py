@@ -21,6 +21,7 @@ class SystemResult:
     metrics: dict
     per_label: dict
     confusion: dict
+    subsets: dict  # subset name -> metrics (e.g. each framework's reports, and all)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class EvaluationResult:
     sentences: int
     partnerships: int
     data_hash: str
+    primary: str = "all"
+    subset_sizes: dict | None = None
 
     def system(self, name: str) -> SystemResult:
         return next(s for s in self.systems if s.name == name)
@@ -85,7 +88,12 @@ SYSTEMS = {
 def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5,
              systems: Sequence[str] = tuple(SYSTEMS), progress: Callable[[str], None] | None = None,
              config: TrainConfig | None = None, corpus: Corpus | None = None) -> EvaluationResult:
-    """Cross-validate each system with folds grouped by partnership."""
+    """Cross-validate each system with folds grouped by partnership.
+
+    Metrics are reported for every sentence and for each framework's reports separately (the
+    manifest's `framework` column; empty means the corpus framework); `metrics` holds the
+    corpus framework's subset, the domain the targets are set for.
+    """
     from sklearn.model_selection import GroupKFold
 
     say = progress or (lambda _m: None)
@@ -101,6 +109,12 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     statements = np.array([s.statement for s in sents])
     pols = np.array([s.polarity for s in sents])
     themes = [tuple(s.themes) for s in sents]
+    by_report = {r.report: (r.framework or framework.id) for r in corpus.reports}
+    domain = np.array([by_report.get(s.report, framework.id) for s in sents])
+    subsets = {"all": np.ones(len(sents), dtype=bool)}
+    for d in sorted(set(domain)):
+        subsets[d] = domain == d
+    primary = framework.id if framework.id in subsets else "all"
     need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
     emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -149,10 +163,16 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             preds = model.predict(te, None if emb is None else emb[test_idx])
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
-        metrics, per_label, confusion = score(list(statements), list(pred_s), list(pols), list(pred_p),
-                                              themes, pred_t, framework)
-        results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion))
-    return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash)
+        per_subset = {}
+        for sub, mask in subsets.items():
+            idx = np.flatnonzero(mask)
+            per_subset[sub] = score(list(statements[idx]), list(pred_s[idx]), list(pols[idx]), list(pred_p[idx]),
+                                    [themes[i] for i in idx], [pred_t[i] for i in idx], framework)
+        metrics, per_label, confusion = per_subset[primary]
+        results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion,
+                                    {k: v[0] for k, v in per_subset.items()}))
+    return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash, primary,
+                            {k: int(v.sum()) for k, v in subsets.items()})
 
 
 def results_markdown(result: EvaluationResult, command: str, config: TrainConfig) -> str:
@@ -165,9 +185,18 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
         f"embedding model `{config.embedding_model}`.", "",
         "| system | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys),
     ]
+    lines[-2:-2] = [f"Headline metrics are on the `{result.primary}` sentences ({(result.subset_sizes or {}).get(result.primary)}"
+                    f" sentences), the domain the targets are set for; every sentence was predicted by a model that "
+                    "never saw its partnership.", ""]
     for s in result.systems:
         lines.append(f"| {s.name} | " + " | ".join(f"{s.metrics[k]:.3f}" for k in keys) + " |")
     lines.append("| target | " + " | ".join(f"{TARGETS[k]:.2f}" for k in keys) + " |")
+    lines += ["", "By subset (sentences of each framework's reports, and all):", "",
+              "| system | subset | n | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+    for s in result.systems:
+        for sub, m in s.subsets.items():
+            lines.append(f"| {s.name} | {sub} | {(result.subset_sizes or {}).get(sub)} | "
+                         + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
     best = result.systems[-1]
     lines += ["", f"Target check for `{best.name}`:", ""]
     for k in keys:

@@ -34,7 +34,7 @@ def test_txt_sentences_are_the_reports_sentences(saved, framework):
     assert cleans[-1] == ("We are confident that partners in Kilbrannan have the capacity to make the "
                           "improvements that are needed.")
     assert "Staff across services were quick to recognise and share worries about children." in cleans
-    assert len(cleans) == 24
+    assert len(cleans) == 22
 
 
 def test_the_pdf_is_what_the_test_claims(saved):

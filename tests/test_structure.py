@@ -1,0 +1,216 @@
+"""Layout (nlpfind.structure) and sentences (nlpfind.segment) with exact offsets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import EXAMPLE, SHARED, needs_shared
+from reportdocs import PAGED_SENTENCES, PAGED_TEXT, PAGES, RUNNING_HEADER
+
+from nlpfind.read import read_document
+from nlpfind.segment import segment
+from nlpfind.structure import find_artefacts, parse_blocks, split_lines
+
+STATEMENT_1 = ("Statement 1: Children and young people are safer because risks have been identified early and "
+               "responded to effectively")
+
+
+@pytest.fixture(scope="module")
+def paged(framework):
+    return segment(PAGED_TEXT, framework)
+
+
+def _check_offsets(source, sentences):
+    assert sentences
+    for s in sentences:
+        assert source[s.start:s.end] == s.text
+        assert s.text == s.text.strip()
+        assert sum(ch.isalpha() for ch in s.clean) >= 2
+        assert s.clean == s.clean.strip() and "  " not in s.clean and "\n" not in s.clean
+    assert [s.index for s in sentences] == list(range(len(sentences)))
+    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:]))
+
+
+def test_exact_offsets_on_the_paged_report(paged):
+    _check_offsets(PAGED_TEXT, paged)
+
+
+def test_the_paged_report_gives_exactly_its_sentences(paged):
+    assert [(s.clean, s.statement_section) for s in paged] == PAGED_SENTENCES
+
+
+def test_headings_title_contents_and_page_numbers_are_not_sentences(paged):
+    cleans = [s.clean for s in paged]
+    joined = "\n".join(cleans)
+    assert not any(c.startswith(("Joint inspection", "Report published", "Contents", "Introduction",
+                                 "Key messages", "Statement ", "Recognising", "Assessment and planning",
+                                 "Involvement in decisions", "Leadership and governance", "Conclusion"))
+                   for c in cleans)
+    assert RUNNING_HEADER not in joined
+    assert "\t" not in joined and "........" not in joined
+    for s in paged:
+        assert not re.fullmatch(r"\d+", s.clean)
+        assert not re.search(r"\b[1-5]$", s.text)  # no page number glued to a sentence end
+
+
+def test_page_artefacts_found(framework):
+    lines = split_lines(PAGED_TEXT)
+    assert max(ln.page for ln in lines) == len(PAGES) - 1
+    artefacts = {lines[i].text for i in find_artefacts(lines)}
+    assert artefacts == {RUNNING_HEADER, "1", "2", "3", "4", "5"}
+
+
+def test_block_kinds(framework):
+    blocks = parse_blocks(PAGED_TEXT, framework)
+    text = {b.kind: [] for b in blocks}
+    for b in blocks:
+        text[b.kind].append(PAGED_TEXT[b.start:b.end])
+    assert text["title"][0].startswith("Joint inspection of services")
+    assert len(text["contents"]) == 7
+    assert "Recognising and responding to concerns" in text["heading"]
+    assert STATEMENT_1 in text["heading"]
+    assert len(text["list_item"]) == 4
+
+
+def test_list_items_are_sentences_without_their_markers(paged):
+    items = [s for s in paged if s.kind == "list_item"]
+    assert [s.clean for s in items] == [c for c, _ in PAGED_SENTENCES[2:6]]
+    markers = [PAGED_TEXT[PAGED_TEXT.rfind("\n", 0, s.start) + 1:s.start] for s in items]
+    assert markers == ["1. ", "2. ", "- ", "• "]
+    for s in items:
+        assert s.text[0].isupper()
+
+
+def test_sentence_broken_by_a_page_break_is_one_sentence(paged):
+    s = next(s for s in paged if s.clean.startswith("The quality of chronologies"))
+    assert s.clean.endswith("had not been started at all.")
+    assert "\f" in s.text and RUNNING_HEADER in s.text  # the source span crosses the page furniture
+    assert RUNNING_HEADER not in s.clean and " 3 " not in s.clean
+
+
+def test_sentence_broken_by_blank_lines_is_one_sentence(paged):
+    s = next(s for s in paged if s.clean.startswith("Plans were reviewed regularly"))
+    assert "\n\n\n" in s.text
+    assert s.clean.endswith("a few reviews were postponed without a clear reason.")
+
+
+def test_hyphenated_line_end_is_rejoined_in_clean(paged):
+    s = next(s for s in paged if "referral process" in s.clean)
+    assert "well understood by managers" in s.clean
+    assert "under-\nstood" in s.text
+    # a real hyphen inside a line is kept
+    assert any("Self-evaluation" in x.clean for x in paged)
+    assert any("Inter-agency" in x.clean for x in paged)
+
+
+def test_section_paths(paged):
+    by_start = {s.clean.split(",")[0][:30]: s for s in paged}
+    intro = by_start["This inspection took place bet"]
+    assert intro.section == ("Introduction",) and intro.statement_section is None
+    key = next(s for s in paged if s.kind == "list_item")
+    assert key.section == ("Key messages",)
+    first = by_start["In almost all of the records w"]
+    assert first.section == (STATEMENT_1, "Recognising and responding to concerns")
+    assert first.section_label == f"{STATEMENT_1} > Recognising and responding to concerns"
+    assert first.statement_section == "1"
+    last = paged[-1]
+    assert last.section == ("Conclusion",) and last.statement_section is None
+
+
+def test_to_source_maps_clean_offsets_into_the_text(paged):
+    for s in paged:
+        for word in ("understood", "started", "postponed", "Chronologies"):
+            at = s.clean.find(word)
+            if at < 0:
+                continue
+            start = s.to_source(at)
+            assert PAGED_TEXT[start:start + 4] == word[:4]
+    s = next(s for s in paged if "understood" in s.clean)
+    at = s.clean.find("understood")
+    assert PAGED_TEXT[s.to_source(at):s.to_source(at + len("understood") - 1) + 1] == "under-\nstood"
+
+
+def test_crlf_text_gives_the_same_sentences(framework):
+    source = PAGED_TEXT.replace("\n", "\r\n")
+    sents = segment(source, framework)
+    _check_offsets(source, sents)
+    assert [(s.clean, s.statement_section) for s in sents] == PAGED_SENTENCES
+
+
+def test_abbreviations_do_not_split_sentences(framework):
+    source = ("Findings\n\nStaff used tools, e.g. the neglect toolkit, with most families. "
+              "Dr. Reid chaired the review on 3 May. Plans were clear.\n")
+    sents = segment(source, framework)
+    assert [s.clean for s in sents] == [
+        "Staff used tools, e.g. the neglect toolkit, with most families.",
+        "Dr. Reid chaired the review on 3 May.",
+        "Plans were clear.",
+    ]
+
+
+def test_markdown_markup_is_removed_from_clean(framework):
+    source = "## Key messages\n\nStaff were **very** confident, as the [survey](https://example.org/s) showed.\n"
+    sents = segment(source, framework)
+    assert [s.clean for s in sents] == ["Staff were very confident, as the survey showed."]
+    _check_offsets(source, sents)
+
+
+# -- the example report shipped in the repository -------------------------------------------------
+def test_example_report(framework):
+    source = read_document(EXAMPLE).text
+    sents = segment(source, framework)
+    _check_offsets(source, sents)
+    cleans = [s.clean for s in sents]
+    assert not any(c.startswith(("Contents", "Introduction\t", "Statement ", "Key messages", "Strengths"))
+                   for c in cleans)
+    assert "Conclusion" not in cleans and "2" not in cleans
+    assert ("Work to reduce risk to older young people in the community was less effective than work to "
+            "address neglect within the family.") in cleans
+    assert "The partnership should improve the quality of chronologies." in cleans  # a numbered list item
+    by_statement = {s.statement_section for s in sents}
+    assert by_statement == {None, "1", "2", "3", "4"}
+    s = next(s for s in sents if s.clean.startswith("In the majority of records we read"))
+    assert s.statement_section == "2" and s.section[-1] == "Assessment and planning"
+
+
+# -- lines mode -------------------------------------------------------------------------------------
+FINDINGS = [
+    "Most staff were confident about recognising neglect.",
+    "  Chronologies were not consistently up to date.  ",
+    "",
+    "In almost all records, risk assessments were of a good quality. They were reviewed.",
+    "\t- Leaders should improve self-evaluation",
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_mode_is_one_sentence_per_line(framework, newline):
+    source = newline.join(FINDINGS) + newline
+    sents = segment(source, framework, lines=True)
+    assert len(sents) == sum(1 for f in FINDINGS if f.strip())
+    assert [s.text for s in sents] == [f.strip() for f in FINDINGS if f.strip()]
+    for s in sents:
+        assert source[s.start:s.end] == s.text
+        assert s.kind == "line" and s.section == ()
+    assert [s.index for s in sents] == list(range(len(sents)))
+
+
+def test_lines_mode_keeps_heading_like_lines(framework):
+    source = "Statement 2\nKey messages\nPlans were good.\n"
+    assert [s.clean for s in segment(source, framework, lines=True)] == ["Statement 2", "Key messages",
+                                                                          "Plans were good."]
+
+
+# -- a real report, when the shared corpus is present -----------------------------------------------
+@needs_shared
+def test_shared_reports_segment_with_exact_offsets(framework):
+    files = sorted((SHARED / "reports").glob("*.txt"))[:3]
+    if not files:
+        pytest.skip(f"no .txt reports under {SHARED / 'reports'}")
+    for path in files:
+        source = read_document(path).text
+        sents = segment(source, framework)
+        _check_offsets(source, sents)
+        assert not any(re.fullmatch(r"(?:page\s*)?\d+", s.clean, re.I) for s in sents)
+        assert any(s.statement_section for s in sents), path
