@@ -6,20 +6,20 @@ Only typer is imported here; the library (model, embeddings, rich) loads inside 
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 
-class CompareFormat(str, Enum):
+class CompareFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
     html = "html"
 
 
-class OnError(str, Enum):
+class OnError(StrEnum):
     skip = "skip"
     stop = "stop"
 

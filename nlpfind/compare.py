@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import csv
 import re
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,7 @@ class Comparison:
     min_partnerships: int = 1
     skipped: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()
+    #: counts and timings of the run (not part of any view, so views stay byte-identical)
     stats: dict = field(default_factory=dict)
 
     @property
@@ -385,6 +387,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         classifier = copy.copy(classifier)
         classifier.embeddings = cached(classifier.model.embedder())
 
+    t_start = time.perf_counter()
     reads: list[_Read] = []
     skipped: list[tuple[str, str]] = []
     used_ids: set[str] = set()
@@ -421,10 +424,13 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     encode = cached(disc)
     seeded = classifier.framework.themes
     say(f"embedding {len(texts)} findings")
+    t_embed = time.perf_counter()
     emb = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     seeded_emb = encode([theme_text(t) for t in seeded])
     say("assigning and discovering themes")
+    t_themes = time.perf_counter()
     assignment = assign_themes(texts, [f.themes for f in findings], emb, seeded, seeded_emb, theme_settings)
+    t_done = time.perf_counter()
 
     order = {t.term: i for i, t in enumerate(classifier.framework.quantifiers)}
     quotes = tuple(_quote(f, by_report[f.report].partnership, assignment.assignments[i])
@@ -451,7 +457,9 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     stats = {"reports": len(reads), "findings": len(quotes),
              "unassigned": sum(1 for q in quotes if not q.themes),
              "by_source": {k: assignment.sources.count(k) for k in ("model", "similarity", "discovered", "none")},
-             "discovered_themes": sum(1 for t in assignment.themes if not t.seeded)}
+             "discovered_themes": sum(1 for t in assignment.themes if not t.seeded),
+             "seconds": {"classify": round(t_embed - t_start, 3), "embed": round(t_themes - t_embed, 3),
+                         "themes": round(t_done - t_themes, 3)}}
     return Comparison(partnerships, tuple(themes), tuple(sources), quotes, min_partnerships, tuple(skipped),
                       tuple(warned), stats)
 

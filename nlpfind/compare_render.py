@@ -237,7 +237,8 @@ _JS = r"""
     box.appendChild(el('div', 'ref', q[0] + ' · characters ' + q[1] + '–' + q[2]));
     return box;
   }
-  function clearSel(){ var s=document.querySelectorAll('td.sel'); for(var i=0;i<s.length;i++) s[i].classList.remove('sel'); }
+  function clearSel(){
+    var s = document.querySelectorAll('td.sel'); for(var i = 0; i < s.length; i++) s[i].classList.remove('sel'); }
   function show(ti, pi){
     var c = D.c[ti + ',' + pi], t = D.t[ti];
     if(!c || !t) return false;

@@ -29,7 +29,7 @@ DOMAIN_STOP_WORDS = frozenset({
     "partners", "services", "service", "inspection", "inspectors", "report", "found", "saw", "heard", "told",
     "area", "areas", "council", "work", "working", "worked", "good", "well", "effective", "effectively",
     "improve", "improvement", "improved", "improving", "needed", "need", "needs", "strength", "strengths",
-    "weakness", "weaknesses", "important", "including", "including", "however", "also", "across", "within",
+    "weakness", "weaknesses", "important", "including", "however", "also", "across", "within",
     "many", "most", "majority", "almost", "nearly", "half", "less", "few", "some", "all", "none", "cases",
     "records", "record", "case", "particularly", "clear", "clearly", "evidence", "able", "made", "make",
     "key", "number", "range", "way", "ways", "time", "level", "levels", "whilst", "while", "still", "yet",

@@ -29,7 +29,7 @@ Statement 4: Collaborative strategic leadership ensures high standards of servic
 Conclusion\t5
 
 1
-""",
+""",  # noqa: E501
     f"""{RUNNING_HEADER}
 Introduction
 
@@ -43,7 +43,7 @@ Key messages
 • The partnership had not yet shown the impact of its improvement plans.
 
 2
-""",
+""",  # noqa: E501
     f"""{RUNNING_HEADER}
 Statement 1: Children and young people are safer because risks have been identified early and responded to effectively
 
@@ -61,7 +61,7 @@ Assessment and planning
 In the majority of the records we read, the quality of assessments of risk and need was good. The quality of chronologies was weaker, and in a significant minority of records they were out of date or had not been
 
 3
-""",
+""",  # noqa: E501
     f"""{RUNNING_HEADER}
 
 started at all. Plans were reviewed regularly for most children, although a few reviews were
@@ -76,7 +76,7 @@ Involvement in decisions
 Less than half of the young people we met felt that their views had changed decisions about them. Independent advocacy was offered to some children, but none of the parents we spoke to knew how to request it.
 
 4
-""",
+""",  # noqa: E501
     f"""{RUNNING_HEADER}
 Statement 4: Collaborative strategic leadership ensures high standards of service delivery
 
@@ -89,7 +89,7 @@ Conclusion
 We are confident that partners in Kilbrannan can make the improvements that are needed.
 
 5
-""",
+""",  # noqa: E501
 ]
 PAGED_TEXT = "\f".join(PAGES)
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nlpfind.config import CONFIG_DIR, TrainConfig, load_framework, load_train_config, load_themes
+from nlpfind.config import CONFIG_DIR, TrainConfig, load_framework, load_themes, load_train_config
 from nlpfind.errors import ConfigError
 from nlpfind.segment import segment
 

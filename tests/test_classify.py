@@ -1,0 +1,127 @@
+"""The classify pipeline and model folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import EXAMPLE
+from reportdocs import PAGED_SENTENCES, PAGED_TEXT
+
+from nlpfind.classify import DEFAULT_MODEL_DIR, MODEL_FILES, FindingModel, classify_file
+from nlpfind.errors import ModelError
+from nlpfind.read import read_document
+from nlpfind.segment import segment
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    path = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, path)
+    return path
+
+
+def test_shipped_model_has_its_files():
+    for name in MODEL_FILES:
+        assert (DEFAULT_MODEL_DIR / name).is_file()
+    assert not list(DEFAULT_MODEL_DIR.glob("*.pkl")) and not list(DEFAULT_MODEL_DIR.glob("*.pickle"))
+
+
+def test_missing_model_folder(tmp_path):
+    with pytest.raises(ModelError, match="model folder not found"):
+        FindingModel.from_disk(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("name", MODEL_FILES)
+def test_incomplete_model_folder(model_copy, name):
+    (model_copy / name).unlink()
+    with pytest.raises(ModelError, match=f"missing {name}"):
+        FindingModel.from_disk(model_copy)
+
+
+def test_damaged_meta_json(model_copy):
+    (model_copy / "meta.json").write_text('{"format_version": 1,', encoding="utf-8")
+    with pytest.raises(ModelError, match="meta.json: damaged JSON"):
+        FindingModel.from_disk(model_copy)
+
+
+def test_other_format_version(model_copy):
+    meta = json.loads((model_copy / "meta.json").read_text(encoding="utf-8"))
+    meta["format_version"] = 99
+    (model_copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="retrain"):
+        FindingModel.from_disk(model_copy)
+
+
+def test_damaged_weights(model_copy):
+    data = (model_copy / "weights.safetensors").read_bytes()
+    (model_copy / "weights.safetensors").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match="weights"):
+        FindingModel.from_disk(model_copy)
+
+
+@pytest.mark.slow
+def test_model_round_trip(tmp_path):
+    import numpy as np
+
+    from nlpfind.features import SentenceInput
+
+    model = FindingModel.from_disk(DEFAULT_MODEL_DIR)
+    model.to_disk(tmp_path / "copy")
+    again = FindingModel.from_disk(tmp_path / "copy")
+    inputs = [SentenceInput("Most plans were reviewed on time.", "Statement 2 > Planning", "2", True, ("most",))]
+    width = model.featurizer.description_embeddings.shape[1] if model.featurizer.description_embeddings is not None \
+        else 384
+    emb = np.full((1, width), 0.05, dtype=np.float32)
+    assert again.predict(inputs, emb) == model.predict(inputs, emb)
+
+
+@pytest.mark.slow
+def test_classify_text_on_the_paged_report(classifier):
+    findings = list(classifier.classify_text(PAGED_TEXT, "kilbrannan"))
+    sentences = segment(PAGED_TEXT, classifier.framework)
+    assert len(sentences) == len(PAGED_SENTENCES)
+    assert [(f.index, f.start, f.end, f.section) for f in findings] == [
+        (s.index, s.start, s.end, s.section_label) for s in sentences]
+    for f in findings:
+        assert PAGED_TEXT[f.start:f.end] == f.text
+        assert f.statement in ("1", "2", "3", "4", "none")
+        assert f.polarity in f.polarity_scores and f.statement in f.statement_scores
+        assert set(f.themes) <= set(classifier.framework.theme_ids)
+        for q in f.quantifiers:
+            assert " ".join(PAGED_TEXT[q.start:q.end].split()) == q.text
+    first = findings[6]
+    assert first.section.startswith("Statement 1:")
+    assert [q.term for q in first.quantifiers] == ["almost all"]
+
+
+@pytest.mark.slow
+def test_classify_file_on_the_example(classifier):
+    report = classify_file(EXAMPLE, classifier)
+    source = read_document(EXAMPLE).text
+    assert report.report == "example-report" and report.framework == "carh"
+    assert report.metadata["format"] == "txt" and report.metadata["characters"] == len(source)
+    assert all(source[f.start:f.end] == f.text for f in report.findings)
+    # a clearly evaluative finding in each direction
+    by_text = {f.text: f for f in report.findings}
+    weak = by_text["The partnership should improve the quality of chronologies."]
+    assert weak.polarity in ("weakness", "mixed")
+    summary = report.summary()
+    assert sum(sum(row[p] for p in ("strength", "weakness", "mixed", "neutral")) for row in summary.values()) == len(
+        report.findings)
+
+
+@pytest.mark.slow
+def test_classification_is_deterministic(classifier):
+    a = [f.as_dict() for f in classifier.classify_text(PAGED_TEXT, "k")]
+    b = [f.as_dict() for f in classifier.classify_text(PAGED_TEXT, "k", batch_size=3)]
+    assert a == b
+
+
+@pytest.mark.slow
+def test_lines_mode(classifier):
+    text = "Most staff were confident.\n\nChronologies were weak in a few cases.\n"
+    findings = list(classifier.classify_text(text, "lines", lines=True))
+    assert [f.text for f in findings] == ["Most staff were confident.", "Chronologies were weak in a few cases."]
+    assert [[q.term for q in f.quantifiers] for f in findings] == [["most"], ["a few"]]
