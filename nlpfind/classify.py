@@ -39,7 +39,7 @@ class LinearHead(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(y)
@@ -50,7 +50,7 @@ class LinearHead(ClassifierMixin, BaseEstimator):
             return self
         lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000,
                                 random_state=self.random_state)
-        lr.fit(X, y)
+        lr.fit(X, y, sample_weight=sample_weight)
         coef, intercept = lr.coef_, lr.intercept_
         if len(self.classes_) == 2:  # sklearn stores one row for binary problems
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
@@ -81,7 +81,7 @@ class MultiLabelHead(BaseEstimator):
         self.threshold = threshold
         self.random_state = random_state
 
-    def fit(self, X, Y: Sequence[Sequence[str]]):
+    def fit(self, X, Y: Sequence[Sequence[str]], sample_weight=None):
         from sklearn.linear_model import LogisticRegression
 
         n = X.shape[1]
@@ -93,7 +93,7 @@ class MultiLabelHead(BaseEstimator):
                 continue
             lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
                                     random_state=self.random_state)
-            lr.fit(X, y)
+            lr.fit(X, y, sample_weight=sample_weight)
             self.coef_[k] = lr.coef_[0]
             self.intercept_[k] = lr.intercept_[0]
         return self

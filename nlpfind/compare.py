@@ -368,6 +368,28 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         else:
             warnings.warn(message, stacklevel=3)
 
+    docs = []
+    skipped: list[tuple[str, str]] = []
+    for path in files:  # read everything first: a bad report stops the run before any classifying
+        try:
+            docs.append((path, read_document(path)))
+        except InputError as exc:
+            if on_error == "stop":
+                raise InputError(f"{exc} (stopped: pass --on-error skip to compare the other reports)") from None
+            skipped.append((str(path), str(exc)))
+            warning(f"skipped {path}: {exc}")
+    if len(docs) < 2:
+        why = f"; skipped {', '.join(p for p, _ in skipped)}" if skipped else ""
+        raise InputError(f"compare needs at least two readable reports; got {len(docs)}{why}")
+
+    reads: list[_Read] = []
+    used_ids: set[str] = set()
+    for path, doc in docs:
+        rid = doc.report_id if doc.report_id not in used_ids else _unique_report_id(path, used_ids)
+        used_ids.add(rid)
+        reads.append(_Read(path, rid, doc.text[:TITLE_CHARS], []))
+    _name_partnerships(reads, rows, merge)  # two reports for one partnership stop here, before any classifying
+
     if classifier is None:
         say("loading the model")
         classifier = Classifier(model)
@@ -388,31 +410,11 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         classifier.embeddings = cached(classifier.model.embedder())
 
     t_start = time.perf_counter()
-    reads: list[_Read] = []
-    skipped: list[tuple[str, str]] = []
-    used_ids: set[str] = set()
-    for n, path in enumerate(files, start=1):
-        say(f"classifying {path.name} ({n}/{len(files)})")
-        try:
-            doc = read_document(path)
-        except InputError as exc:
-            if on_error == "stop":
-                raise InputError(f"{exc} (stopped: pass --on-error skip to compare the other reports)") from None
-            skipped.append((str(path), str(exc)))
-            warning(f"skipped {path}: {exc}")
-            continue
-        rid = doc.report_id
-        if rid in used_ids:
-            rid = _unique_report_id(path, used_ids)
-        used_ids.add(rid)
-        findings = [f for f in classifier.classify_text(doc.text, rid) if f.polarity in FINDING_POLARITIES]
-        reads.append(_Read(path, rid, doc.text, findings))
-        if not findings:
+    for n, (read, (path, doc)) in enumerate(zip(reads, docs), start=1):
+        say(f"classifying {path.name} ({n}/{len(docs)})")
+        read.findings = [f for f in classifier.classify_text(doc.text, read.report) if f.polarity in FINDING_POLARITIES]
+        if not read.findings:
             warning(f"{path}: no findings (strengths or areas for improvement) found")
-    if len(reads) < 2:
-        why = f"; skipped {', '.join(p for p, _ in skipped)}" if skipped else ""
-        raise InputError(f"compare needs at least two readable reports; got {len(reads)}{why}")
-
     sources = _name_partnerships(reads, rows, merge)
     partnerships = tuple(sorted({s.partnership for s in sources}, key=lambda s: (s.casefold(), s)))
     by_report = {s.report: s for s in sources}

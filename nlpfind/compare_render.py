@@ -87,10 +87,8 @@ def _colour(cell: Cell, scale: int) -> str:
     s, w = cell.strength, cell.weakness
     net = (s - w) / max(1, s + w)
     red, amber, green = (200, 40, 40), (235, 170, 40), (30, 140, 70)
-    if net < 0:
-        a, b, t = amber, red, -net
-    else:
-        a, b, t = amber, green, net
+    a, b = (amber, red) if net < 0 else (amber, green)
+    t = abs(net) ** 0.5  # mostly one-sided cells read as that side
     base = [a[k] + (b[k] - a[k]) * t for k in range(3)]
     strength = 0.35 + 0.65 * min(1.0, (s + w) / max(1, scale))
     rgb = [round(255 + (base[k] - 255) * strength) for k in range(3)]
@@ -144,11 +142,11 @@ def to_html(comparison: Comparison, title: str = "nlpfind compare") -> str:
         cls = "th" + ("" if t.seeded else " disc")
         head.append(f"<th class='{cls}' scope='col' data-t='{ti}' title='{html.escape(t.label, quote=True)}'>"
                     f"<div><span>{html.escape(t.label)}{'' if t.seeded else ' ✦'}</span>"
-                    f"<small>{len(t.cells)}</small></div></th>")
+                    f" <small>{len(t.cells)}</small></div></th>")
     head.append("</tr>")
     rows = []
     for pi, p in enumerate(comparison.partnerships):
-        tds = [f"<th scope='row' class='pname'>{html.escape(p)}</th>"]
+        tds = [f"<th scope='row' class='pname' title='{html.escape(p, quote=True)}'>{html.escape(p)}</th>"]
         for ti, t in enumerate(themes):
             c = t.cell(p)
             if c is None:
@@ -190,10 +188,10 @@ h2.weak{color:#a32222} h2.strong{color:#1c6b3a}
 table{border-collapse:separate;border-spacing:0}
 th,td{border-right:1px solid #e3e7ec;border-bottom:1px solid #e3e7ec}
 thead th{position:sticky;top:0;z-index:2;background:#eef1f5;vertical-align:bottom}
-thead th.th{height:170px;width:34px;min-width:34px;max-width:34px;padding:4px 2px;cursor:pointer}
-thead th.th div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;overflow:hidden;
- text-overflow:ellipsis;max-height:160px;font-weight:600;font-size:12px;margin:0 auto}
-thead th.th small{color:#5b6776;font-weight:400;margin-top:4px}
+thead th.th{height:210px;width:34px;min-width:34px;max-width:34px;padding:4px 1px;cursor:pointer}
+thead th.th div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:normal;overflow:hidden;
+ max-height:200px;max-width:32px;font-weight:600;font-size:11px;line-height:1.15;margin:0 auto;text-align:left}
+thead th.th small{color:#5b6776;font-weight:400;padding-top:4px}
 thead th.disc div{font-style:italic;color:#1f4e8c}
 th.corner{left:0;z-index:3;text-align:left;font-size:12px;color:#5b6776;min-width:190px;padding:6px}
 th.pname{position:sticky;left:0;z-index:1;background:#fafbfc;text-align:left;font-weight:500;white-space:nowrap;
@@ -255,6 +253,10 @@ _JS = r"""
     meta.textContent = (t.seeded ? 'seeded theme' : 'discovered theme · key terms: ' + t.terms.join(', ')) +
       (t.description ? ' · ' + t.description : '');
     body.textContent = '';
+    var good = [], bad = [];
+    D.p.forEach(function(p, pi){ var c = D.c[ti + ',' + pi]; if(c && c[0]) good.push(p); if(c && c[1]) bad.push(p); });
+    body.appendChild(el('p', 'who', 'Strengths in ' + good.length + ': ' + (good.join(', ') || 'none')));
+    body.appendChild(el('p', 'who', 'For improvement in ' + bad.length + ': ' + (bad.join(', ') || 'none')));
     if(t.reps.length){ body.appendChild(el('div', 'meta', 'Representative findings')); }
     t.reps.forEach(function(i){ body.appendChild(quote(i)); });
     panel.hidden = false; return true;

@@ -264,6 +264,7 @@ class TrainConfig:
     similarity_weight: float = 1.0
     cue_weight: float = 0.5
     class_weight: str = "balanced"
+    home_weight: float = 3.0
     seed: int = 0
     batch_size: int = 64
     extra: dict = field(default_factory=dict)

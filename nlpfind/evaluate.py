@@ -115,6 +115,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     for d in sorted(set(domain)):
         subsets[d] = domain == d
     primary = framework.id if framework.id in subsets else "all"
+    home = domain == framework.id
     need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
     emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -159,7 +160,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             tr = [inputs[i] for i in train_idx]
             te = [inputs[i] for i in test_idx]
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],
-                              pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc)
+                              pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc,
+                              list(home[train_idx]) if name == "nlpfind" else None)
             preds = model.predict(te, None if emb is None else emb[test_idx])
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]

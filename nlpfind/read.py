@@ -127,7 +127,7 @@ def _read_pdf(data: bytes, name: str) -> str:
         for i in range(len(pdf)):
             page = pdf[i]
             textpage = page.get_textpage()
-            pages.append(textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n"))
+            pages.append(_page_text(textpage))
             textpage.close()
             page.close()
     except pdfium.PdfiumError as exc:
@@ -138,6 +138,47 @@ def _read_pdf(data: bytes, name: str) -> str:
     if len(re.sub(r"\s", "", text)) < 20:
         raise InputError(f"{name}: PDF has no text layer (a scan?); run OCR on it first")
     return text
+
+
+def _page_text(textpage) -> str:
+    """A page's text, one line per printed line, with a blank line where the vertical gap
+    between two lines is clearly wider than the page's usual line spacing (a paragraph or
+    heading boundary, which plain text extraction loses)."""
+    # pdfium marks a hyphen that may break a word with U+FFFE (or STX); it is a hyphen in print.
+    raw = textpage.get_text_range().replace("\ufffe", "-").replace("\x02", "-")
+    n = textpage.count_chars()
+    lines: list[tuple[str, float | None]] = []
+    start = 0
+    for m in re.finditer(r"\r\n|\n|\r", raw + "\n"):
+        seg = raw[start:m.start()]
+        centre = None
+        if len(raw) == n:  # character boxes align with the text only when nothing was inserted
+            ys = []
+            for k in range(start, min(m.start(), n)):
+                if not raw[k].isspace():
+                    left, bottom, right, top = textpage.get_charbox(k)
+                    ys.append((bottom + top) / 2)
+            if ys:
+                ys.sort()
+                centre = ys[len(ys) // 2]
+        lines.append((seg, centre))
+        start = m.end()
+    if lines and lines[-1][0] == "" and not raw.endswith(("\n", "\r")):
+        lines.pop()
+    gaps = [abs(b[1] - a[1]) for a, b in zip(lines, lines[1:]) if a[1] is not None and b[1] is not None
+            and a[0].strip() and b[0].strip()]
+    gaps = [g for g in gaps if g > 0.5]
+    usual = sorted(gaps)[len(gaps) // 2] if gaps else None
+    out: list[str] = []
+    prev = None
+    for seg, centre in lines:
+        if (usual and prev is not None and centre is not None and seg.strip() and out and out[-1].strip()
+                and abs(centre - prev) > 1.45 * usual):
+            out.append("")
+        out.append(seg)
+        if centre is not None:
+            prev = centre
+    return "\n".join(out)
 
 
 def _read_docx(data: bytes, name: str) -> str:

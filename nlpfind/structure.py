@@ -22,6 +22,7 @@ _LIST_MARK = re.compile(
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 _CONTENTS_LINE = re.compile(r"(?:\t+|\s{2,}|\.{3,}\s*|…+\s*)\d{1,3}\s*$")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_INNER_STOP = re.compile(r"[.!?][\"'”’)]*\s+[A-Z]")  # a sentence ends inside the line
 _FIELD_LINE = re.compile(r"^[A-Z][^:.!?]{1,30}:\s+\S")
 _KEY_MESSAGES = re.compile(r"^key messages\b", re.I)
 _LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|as|that|which|their|its)$", re.I)
@@ -216,13 +217,20 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
         if at_start:
             run = []
             j = i
-            while j < n and len(run) < 3 and not _ends_sentence(lines[j].text) and not is_grade_line(lines[j]):
+            while (j < n and len(run) < 3 and not _ends_sentence(lines[j].text) and not is_grade_line(lines[j])
+                   and not _INNER_STOP.search(lines[j].text)):
                 run.append(lines[j])
                 j += 1
+            if len(run) >= 2:
+                first, second = run[0].text.strip(), run[1].text.strip()
+                if (len(first.split()) <= 8 and len(first) < 0.6 * len(second) and second[:1].isupper()
+                        and first[:1].isupper() and not _LINK_WORDS.search(first) and not first.endswith(",")):
+                    run, j = run[:1], i + 1  # a short heading line above a paragraph's first line
             words = sum(len(x.text.split()) for x in run)
             nxt = lines[j].text.strip() if j < n else ""
-            if (run and len(run) <= 2 and words <= 24 and j < n and not is_grade_line(lines[j])
-                    and (nxt[:1].isupper() or nxt[:1].isdigit() or _LIST_MARK.match(nxt) is not None)
+            last_short = j == n and len(run) == 1 and len(run[0].text.split()) <= 6 and run[0].text.strip()[:1].isupper()
+            if (run and len(run) <= 2 and words <= 24 and (j < n or last_short) and not (j < n and is_grade_line(lines[j]))
+                    and (last_short or nxt[:1].isupper() or nxt[:1].isdigit() or _LIST_MARK.match(nxt) is not None)
                     and not run[-1].text.rstrip().endswith(",") and not _LINK_WORDS.search(run[-1].text.strip())):
                 if current:
                     out.append(current)
@@ -288,6 +296,9 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
             elif (len(lns) <= 3 and len(label.split()) <= 40
                   and framework.statement_for_heading(label) is not None):
                 kind = "heading"
+            elif (not seen_body and level1 is None and len(label.split()) <= 40 and not _ends_sentence(label)
+                  and not label.endswith(":")):
+                kind = "heading"  # front matter before any section: title, subtitle, date
             elif _is_heading_text(joined, 12) or (
                     len(lns) == 1 and "," not in joined and _is_heading_text(joined, 30)):
                 kind = "heading"

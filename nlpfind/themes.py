@@ -2,8 +2,8 @@
 
 A finding takes the seeded themes the sentence model predicted for it; a finding with none
 takes the seeded theme whose "name. description" embedding is closest, if close enough.
-Findings that fit no seeded theme are clustered (average-linkage agglomerative clustering on
-cosine distance over normalised embeddings, the number of clusters chosen by silhouette):
+Findings that fit no seeded theme are clustered (Ward agglomerative clustering on normalised
+embeddings, i.e. on cosine, the number of clusters chosen by silhouette):
 no random state at all, so the same inputs give the same themes. A discovered theme is labelled
 with its c-TF-IDF key terms (2-4 words) against all findings as background, and keeps the
 findings closest to its centroid as representative quotes. Small inputs (a handful of findings)
@@ -49,13 +49,15 @@ class ThemeSettings:
     """Knobs of assignment and discovery; the defaults suit MiniLM sentence embeddings."""
 
     #: a finding without a predicted theme takes the closest seeded theme at or above this cosine
-    similarity_threshold: float = 0.45
+    similarity_threshold: float = 0.5
     #: smallest group of leftover findings that makes a discovered theme
     min_cluster_size: int = 2
     #: most discovered themes
     max_discovered: int = 12
     #: a discovered cluster's mean cosine to its centroid must reach this, else its findings stay unassigned
     min_cohesion: float = 0.35
+    #: the number of clusters is the smallest whose silhouette is this close to the best
+    silhouette_slack: float = 0.02
     #: key terms in a discovered theme's label
     label_terms: int = 3
     #: representative quotes kept per discovered theme
@@ -182,30 +184,31 @@ def discover(texts: Sequence[str], emb: np.ndarray, members: Sequence[int],
 
 
 def cluster(vectors: np.ndarray, settings: ThemeSettings) -> list[int]:
-    """Cluster labels (0..k-1) for normalised vectors: average linkage on cosine distance, with the
-    number of clusters that maximises the silhouette (at most one cluster per three findings)."""
+    """Cluster labels (0..k-1) for vectors: Ward linkage on the normalised vectors (so on cosine), cut at
+    the fewest clusters whose silhouette is within `silhouette_slack` of the best (at most one cluster
+    per three findings). No randomness: the same vectors in the same order give the same labels."""
     n = len(vectors)
-    if n < 2:
+    x = _normalise(vectors)
+    if n < 4 or float(np.ptp(x, axis=0).max()) == 0.0:
         return [0] * n
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import silhouette_score
 
-    x = _normalise(vectors)
-    if n < 4 or float(np.ptp(x, axis=0).max()) == 0.0:
-        return [0] * n
-    tree = linkage(x, method="average", metric="cosine")
+    tree = linkage(x, method="ward")
     max_k = max(1, min(settings.max_discovered * 2, n // 3 if n >= 6 else 2, n - 1))
-    best_labels, best_score = [0] * n, -math.inf
+    scored: list[tuple[int, float, list[int]]] = []
     for k in range(2, max_k + 1):
         labels = fcluster(tree, t=k, criterion="maxclust")
-        if len(set(labels.tolist())) < 2:
+        if len(np.unique(labels)) < 2:
             continue
         score = round(float(silhouette_score(x, labels, metric="cosine")), 6)
-        if score > best_score:
-            best_score, best_labels = score, [int(v) - 1 for v in labels]
-    if best_score < 0.05:  # no structure: one group, kept only if cohesive enough
+        scored.append((k, score, [int(v) - 1 for v in labels]))
+    if not scored:
         return [0] * n
-    return best_labels
+    best = max(s for _, s, _ in scored)
+    if best < 0.05:  # no structure: one group, kept only if cohesive enough
+        return [0] * n
+    return next(labels for _, s, labels in scored if s >= best - settings.silhouette_slack)
 
 
 def tokens(text: str, stop: frozenset[str]) -> list[str]:
@@ -218,11 +221,28 @@ def tokens(text: str, stop: frozenset[str]) -> list[str]:
     return out
 
 
+def proper_nouns(texts: Sequence[str]) -> frozenset[str]:
+    """Lower-cased words that are capitalised wherever they occur inside a sentence (names of people
+    and places: they say where a finding comes from, not what it is about)."""
+    upper: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    for text in texts:
+        words = list(re.finditer(r"[A-Za-z][A-Za-z'’-]*", text))
+        for k, m in enumerate(words):
+            word = m.group(0)
+            initial = m.start() == 0 or not re.search(r"[A-Za-z0-9,;:]\s*$", text[:m.start()])
+            if initial and not (word[0].isupper() and k + 1 < len(words) and words[k + 1].group(0)[0].isupper()
+                                and text[m.end():words[k + 1].start()] == " "):
+                continue  # sentence-initial (or after a quotation mark) and not followed by a name: no evidence
+            (upper if word[0].isupper() else lower)[word.lower().replace("’", "'")] += 1
+    return frozenset(w for w in upper if not lower[w])
+
+
 def key_terms(clusters: Sequence[Sequence[str]], background: Sequence[str], top: int) -> list[list[str]]:
     """c-TF-IDF key terms per cluster: tf in the cluster x log(1 + A / frequency over all findings),
-    where A is the average number of words per class; terms must occur in two of the cluster's
-    sentences where it has two. Bigrams absorb their own words."""
-    stop = stop_words()
+    where A is the average number of words per class; terms in two of the cluster's sentences
+    rank first. Chosen terms share no word; a bigram replaces its own words when nearly as common."""
+    stop = stop_words() | proper_nouns(background)
     bg = Counter(t for s in background for t in tokens(s, stop))
     classes = [Counter(t for s in c for t in tokens(s, stop)) for c in clusters]
     avg = (sum(bg.values()) / max(1, len(classes) + 1)) or 1.0
@@ -230,23 +250,27 @@ def key_terms(clusters: Sequence[Sequence[str]], background: Sequence[str], top:
     for texts, tf in zip(clusters, classes):
         df = Counter(t for s in texts for t in dict.fromkeys(tokens(s, stop)))
         need = 2 if len(texts) >= 2 else 1
-        scored = sorted(((tf[t] * math.log(1 + avg / max(bg[t], tf[t])), t) for t in tf if df[t] >= need),
-                        key=lambda p: (-round(p[0], 9), p[1]))
-        if not scored:
-            scored = sorted(((tf[t] * math.log(1 + avg / max(bg[t], tf[t])), t) for t in tf),
-                            key=lambda p: (-round(p[0], 9), p[1]))
+        ranked = sorted(tf, key=lambda t: (df[t] < need, -round(tf[t] * math.log(1 + avg / max(bg[t], tf[t])), 9),
+                                           t))
         chosen: list[str] = []
-        for _, term in scored:
-            words = term.split()
-            if term in chosen or (len(words) == 1 and any(term in c.split() for c in chosen)):
-                continue  # already there, or a word of a chosen bigram
-            if len(words) == 2:  # the bigram replaces its own words chosen earlier
-                chosen = [c for c in chosen if c not in words]
-            chosen.append(term)
+        for term in ranked:
+            mine = _stems(term)
+            overlap = [c for c in chosen if _stems(c) & mine]
+            if not overlap:
+                chosen.append(term)
+            elif (" " in term and df[term] >= need and all(" " not in c and _stems(c) <= mine for c in overlap)
+                  and 2 * df[term] >= max(df[c] for c in overlap)):
+                # a bigram nearly as common as its own words replaces them ("quality indicators")
+                chosen[chosen.index(overlap[0])] = term
+                chosen = [c for c in chosen if c not in overlap[1:]]
             if len(chosen) >= top:
                 break
         out.append(chosen)
     return out
+
+
+def _stems(term: str) -> set[str]:
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in term.split()}
 
 
 def _unique_label(terms: Sequence[str], n: int, taken: set[str]) -> str:

@@ -56,15 +56,20 @@ def make_featurizer(config: TrainConfig, framework: Framework, desc: np.ndarray 
 
 def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, statements: Sequence[str],
               polarities: Sequence[str], themes: Sequence[Sequence[str]], framework: Framework,
-              config: TrainConfig, desc: np.ndarray | None) -> FindingModel:
-    """Fit featurizer and heads on already-embedded inputs."""
+              config: TrainConfig, desc: np.ndarray | None, home: Sequence[bool] | None = None) -> FindingModel:
+    """Fit featurizer and heads on already-embedded inputs.
+
+    `home` marks sentences from reports of the model's own framework; they weigh `home_weight`
+    times as much as sentences borrowed from other frameworks' reports (e.g. Ofsted).
+    """
     featurizer = make_featurizer(config, framework, desc)
     X = featurizer.fit_transform((list(inputs), embeddings))
     cw = None if config.class_weight == "none" else "balanced"
-    st = LinearHead(C=config.C_statement, class_weight=cw, random_state=config.seed).fit(X, list(statements))
-    po = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(X, list(polarities))
+    sw = None if home is None else np.where(np.asarray(home, dtype=bool), config.home_weight, 1.0)
+    st = LinearHead(C=config.C_statement, class_weight=cw, random_state=config.seed).fit(X, list(statements), sw)
+    po = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(X, list(polarities), sw)
     th = MultiLabelHead(labels=framework.theme_ids, C=config.C_themes, threshold=config.theme_threshold,
-                        random_state=config.seed).fit(X, [list(t) for t in themes])
+                        random_state=config.seed).fit(X, [list(t) for t in themes], sw)
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
                         config.embedding_model)
 
@@ -115,7 +120,13 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
         desc = embed_texts(description_texts(framework), config.embedding_model) if config.similarity_weight else None
     say("fitting statement, polarity and theme heads")
     return fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
-                     [s.themes for s in sents], framework, config, desc)
+                     [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
+
+
+def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:
+    """True for sentences from reports of `framework` (the manifest's framework column)."""
+    by_report = {r.report: (r.framework or framework.id) for r in corpus.reports}
+    return [by_report.get(s.report, framework.id) == framework.id for s in corpus.sentences]
 
 
 def label_counts(corpus: Corpus) -> dict:

@@ -696,3 +696,29 @@ def test_compare_with_default_model(reports, tmp_path):
     assert c.themes and any(len(t.cells) == 3 for t in c.themes)
     again = compare_reports(all_reports(reports), cache_dir=tmp_path / "cache")
     assert to_json(again) == to_json(c)
+
+
+@pytest.mark.slow
+def test_default_model_cache_embeds_only_the_new_report(reports, tmp_path, monkeypatch):
+    """With MiniLM (classifier and discovery share the cache), adding a report embeds only its sentences."""
+    from nlpfind.compare import compare_reports
+    from nlpfind.embed import Embedder
+
+    compare_reports(all_reports(reports), cache_dir=tmp_path / "cache")
+    seen: list[str] = []
+    real = Embedder.encode
+
+    def counting(self, texts):
+        seen.extend(texts)
+        return real(self, texts)
+
+    monkeypatch.setattr(Embedder, "encode", counting)
+    name, place, keys = EXTRA
+    text = report_text(place, keys) + "Transport to family contact was arranged quickly and flexibly.\n"
+    (reports / name).write_text(text, encoding="utf-8")
+    c = compare_reports(all_reports(reports), cache_dir=tmp_path / "cache")
+    assert "Strathcarrow" in c.partnerships
+    flat = " ".join(text.split())
+    assert seen and all(" ".join(t.split()) in flat for t in seen), seen
+    assert any("Transport to family contact" in t for t in seen)
+    assert not any(F["ooh_weak1"][0] in t for t in seen)  # in an old report only

@@ -58,28 +58,14 @@ def test_docx_gives_the_same_sentences_as_txt(saved, framework):
     assert [s.statement_section for s in docx] == [s.statement_section for s in txt]
 
 
-# Why the PDF differs: read._read_pdf takes pdfium's get_text_bounded(), which keeps line breaks but
-# not the vertical gaps (or font sizes) between a heading and its paragraph, so the text layer has no
-# blank line between blocks. structure._split_wrapped then has to guess headings from line shapes and
-# only takes a run of at most two lines that end no sentence as a heading: a title wrapped over two
-# lines followed by a heading, or a statement heading wrapped over two lines followed by its
-# subheading, is a run of three lines and is merged into the paragraph after it. The same wrapped,
-# paged text with a blank line at each block gap segments exactly like the .txt
-# (test_wrapped_paged_text_with_block_gaps_matches_txt), so keeping the gaps in _read_pdf (from
-# the character boxes pdfium gives) would fix it.
-PDF_REASON = ("PDF text layer has no blank lines between blocks; a heading wrapped over two lines followed by "
-              "another heading line (title + 'Introduction', 'Statement 4: ...' + 'Leadership and governance') "
-              "is merged into the next paragraph")
-
-
-@pytest.mark.xfail(strict=True, reason=PDF_REASON)
+# The PDF reader keeps the vertical gaps between blocks (from pdfium's character boxes) and the
+# layout step finds headings printed directly above a paragraph, so the PDF reads like the .txt.
 def test_pdf_gives_the_same_sentences_as_txt(saved, framework):
     _, txt = _sentences(saved / "kilbrannan.txt", framework)
     _, pdf = _sentences(saved / "kilbrannan.pdf", framework)
     assert [s.clean for s in pdf] == [s.clean for s in txt]
 
 
-@pytest.mark.xfail(strict=True, reason=PDF_REASON + "; so the Statement 4 findings are put in Statement 2's section")
 def test_pdf_sentences_are_in_the_same_statement_sections(saved, framework):
     _, txt = _sentences(saved / "kilbrannan.txt", framework)
     _, pdf = _sentences(saved / "kilbrannan.pdf", framework)
