@@ -110,6 +110,32 @@ def _get(table: dict, key: str, kind: type, where: str, default=None):
     return value
 
 
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] expected a table, got {type(value).__name__} ({value!r}); "
+                          f"write it as a [{key}] section")
+    return value
+
+
+def _table_list(data: dict, key: str, where: str, required: bool = False) -> list[dict]:
+    if key not in data and not required:
+        return []
+    value = _get(data, key, list, where)
+    for i, row in enumerate(value):
+        if not isinstance(row, dict):
+            raise ConfigError(f"{where}: [[{key}]] #{i + 1} expected a table, got {type(row).__name__} ({row!r}); "
+                              f"write each entry as a [[{key}]] section")
+    return value
+
+
+def _string_list(table: dict, key: str, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: key '{key}' expected a list of strings, got {value!r}")
+    return value
+
+
 def _check_keys(table: dict, allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
@@ -163,7 +189,7 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
     where = str(path)
     _check_keys(data, {"framework", "statements", "evaluation_scale", "quantifiers", "sections", "polarity_cues"},
                 where)
-    cues = data.get("polarity_cues", {})
+    cues = _table(data, "polarity_cues", where)
     _check_keys(cues, {"strength", "weakness"}, f"{where} [polarity_cues]")
     for key in ("strength", "weakness"):
         value = cues.get(key, [])
@@ -172,7 +198,7 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
     head = _get(data, "framework", dict, where)
     _check_keys(head, {"id", "name", "themes"}, f"{where} [framework]")
     statements, seen = [], set()
-    for i, row in enumerate(_get(data, "statements", list, where)):
+    for i, row in enumerate(_table_list(data, "statements", where, required=True)):
         w = f"{where} [[statements]] #{i + 1}"
         _check_keys(row, {"id", "short", "title", "description", "heading"}, w)
         sid = _get(row, "id", str, w)
@@ -191,7 +217,7 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
     if not statements:
         raise ConfigError(f"{where}: no [[statements]] declared; add at least one")
     grades = []
-    for i, row in enumerate(data.get("evaluation_scale", [])):
+    for i, row in enumerate(_table_list(data, "evaluation_scale", where)):
         w = f"{where} [[evaluation_scale]] #{i + 1}"
         _check_keys(row, {"grade", "polarity"}, w)
         pol = _get(row, "polarity", str, w)
@@ -202,7 +228,7 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
             )
         grades.append(Grade(_get(row, "grade", str, w), pol))
     quants = []
-    for i, row in enumerate(_get(data, "quantifiers", list, where)):
+    for i, row in enumerate(_table_list(data, "quantifiers", where, required=True)):
         w = f"{where} [[quantifiers]] #{i + 1}"
         _check_keys(row, {"term", "low", "high", "phrases", "banded"}, w)
         banded = row.get("banded", True)
@@ -220,10 +246,12 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise ConfigError(f"{w}: 'phrases' must be a non-empty list of strings")
         quants.append(QuantifierTerm(_get(row, "term", str, w), low, high, tuple(phrases)))
-    sections = data.get("sections", {})
+    sections = _table(data, "sections", where)
     _check_keys(sections, {"top_level", "not_findings"}, f"{where} [sections]")
-    top = tuple(_check_regex(p, f"{where} [sections]") for p in sections.get("top_level", []))
-    nf = tuple(_check_regex(p, f"{where} [sections]") for p in sections.get("not_findings", []))
+    top = tuple(_check_regex(p, f"{where} [sections] key 'top_level'")
+                for p in _string_list(sections, "top_level", f"{where} [sections]"))
+    nf = tuple(_check_regex(p, f"{where} [sections] key 'not_findings'")
+               for p in _string_list(sections, "not_findings", f"{where} [sections]"))
     themes_file = path.parent / _get(head, "themes", str, f"{where} [framework]")
     return Framework(
         id=_get(head, "id", str, f"{where} [framework]"),
@@ -283,6 +311,18 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     for key in table:
         kind = type(getattr(defaults, key))
         values[key] = _get(table, key, kind, f"{where} [train]")
+    for key in ("C_statement", "C_polarity", "C_themes", "home_weight"):
+        if key in values and values[key] <= 0:
+            raise ConfigError(f"{where} [train]: key '{key}' must be > 0, got {values[key]}")
+    for key in ("ngram_weight", "embedding_weight", "section_weight", "quantifier_weight", "similarity_weight",
+                "cue_weight"):
+        if key in values and values[key] < 0:
+            raise ConfigError(f"{where} [train]: key '{key}' must be >= 0, got {values[key]}")
+    if not 0 < values.get("theme_threshold", 0.5) < 1:
+        raise ConfigError(f"{where} [train]: key 'theme_threshold' must be between 0 and 1, "
+                          f"got {values['theme_threshold']}")
+    if values.get("batch_size", 1) < 1:
+        raise ConfigError(f"{where} [train]: key 'batch_size' must be >= 1, got {values['batch_size']}")
     if values.get("class_weight", "balanced") not in ("balanced", "none"):
         raise ConfigError(f"{where} [train]: key 'class_weight' expected \"balanced\" or \"none\", "
                           f"got {values['class_weight']!r}")

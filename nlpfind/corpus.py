@@ -84,7 +84,8 @@ class Corpus:
 
     def to_dataset(self, framework: Framework):
         """The corpus as a Hugging Face `datasets.Dataset` with typed label columns."""
-        from datasets import ClassLabel, Dataset, Features, Sequence as HFSequence, Value
+        from datasets import ClassLabel, Dataset, Features, Value
+        from datasets import Sequence as HFSequence
 
         features = Features({
             "report": Value("string"), "partnership": Value("string"),
@@ -225,7 +226,7 @@ def load_corpus(corpus_dir: str | Path | None, framework: Framework,
                 raise CorpusError(f"{where}: text of report {rid!r} at {start}-{end} no longer matches the "
                                   "label's hash (the report file changed?); relabel that sentence")
             key = (rid, start, end)
-            labels = (str(obj["statement"]), obj["polarity"])
+            labels = (str(obj["statement"]), obj["polarity"], tuple(sorted(obj["themes"])))
             if key in seen:
                 if seen[key] != labels:
                     raise CorpusError(f"{where}: sentence {rid}:{start}-{end} is labelled twice with conflicting "

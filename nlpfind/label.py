@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import POLARITIES, Framework, load_framework
-from .corpus import DEFAULT_CORPUS, append_label, iter_label_lines, label_record, sentence_hash
+from .corpus import DEFAULT_CORPUS, append_label, iter_label_lines, label_record
 from .errors import CorpusError, ModelError, NlpfindError
 from .read import read_document
 from .segment import Sentence, segment

@@ -101,7 +101,8 @@ def band_for(value: int, modifier: str | None) -> tuple[int, int]:
     return value, value
 
 
-_MOD_RE = r"(?:(?:just|slightly)\s+(?:under|below|over|more\s+than)|almost|nearly|under|less\s+than|fewer\s+than|below|over|more\s+than|above|around|about|approximately|roughly)"
+_MOD_RE = (r"(?:(?:just|slightly)\s+(?:under|below|over|more\s+than)|almost|nearly|under|less\s+than|fewer\s+than"
+           r"|below|over|more\s+than|above|around|about|approximately|roughly)")
 _PERCENT = re.compile(rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<num>\d{{1,3}}(?:\.\d+)?)\s?(?:%|per\s?cent\b)", re.I)
 _FRACTION = re.compile(
     rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<frac>half|(?:a|one)\s+(?:third|quarter)|two\s+thirds|three\s+quarters)\b",
@@ -221,12 +222,16 @@ class QuantifierTagger:
             if nxt.isdigit() or nxt in NUMBER_WORDS or nxt in ACTOR_NOUNS:
                 return False
             if prev and prev[-1] == "in":
+                if not nxt or not doc[e].is_alpha:
+                    return False  # "In all, we read 40 records": in total
                 return any(t.lower_ in EVIDENCE_NOUNS for t in doc[e:e + 5])
             if any(w in GOAL_WORDS for w in prev[-3:]):
                 return False
             window = [t.lower_ for t in doc[e:e + 5]]
             return any(w in EVIDENCE_NOUNS for w in window)
         if head in ("no", "none", "never", "any"):
+            if head == "any":  # "hardly any", "not any": a count of evidence units must follow
+                return len(words) > 1 and (nxt == "of" or nxt in EVIDENCE_NOUNS)
             if head == "none":
                 return nxt == "of" or not nxt or not doc[e].is_alpha
             if head == "never":
@@ -270,6 +275,9 @@ def _half_is_proportion(text: str, m: re.Match) -> bool:
     before = text[max(0, m.start() - 20):m.start()].lower()
     if re.match(r"\s+of\s+(?:the|these|those|all|our|them|its|their|children|young|records|cases|staff|respondents)", after):
         return not _TIME_AFTER.match(text, m.end())
+    if re.match(r"\s+(?:the|these|those|our)\s+(\w+)", after):
+        noun = re.match(r"\s+(?:the|these|those|our)\s+(\w+)", after).group(1)
+        return noun in EVIDENCE_NOUNS
     return bool(re.search(r"\b(evaluated|rated|found|in|as)\s+$", before)) or bool(re.match(r"\s+(?:were|was|had|as)\b", after))
 
 

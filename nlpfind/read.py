@@ -49,8 +49,7 @@ def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Document:
         size = p.stat().st_size
         if size > max_bytes:
             raise InputError(
-                f"{name}: file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
-                "split it or pass a smaller report"
+                f"{name}: file is {_size(size)}, over the {_size(max_bytes)} limit; split it or pass a smaller report"
             )
         data = p.read_bytes()
     except OSError as exc:
@@ -60,14 +59,17 @@ def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Document:
 
 def _from_bytes(data: bytes, name: str, rid: str, max_bytes: int, suffix: str = "") -> Document:
     if len(data) > max_bytes:
-        raise InputError(f"{name}: input is over the {max_bytes / 1e6:.0f} MB limit")
+        raise InputError(f"{name}: input is over the {_size(max_bytes)} limit")
     if data.startswith(b"%PDF") or suffix == ".pdf":
         return Document(rid, name, _read_pdf(data, name), "pdf")
     if data.startswith(b"PK\x03\x04") or suffix == ".docx":
         return Document(rid, name, _read_docx(data, name), "docx")
     text, encoding = decode_text(data, name)
     if suffix in (".html", ".htm") or re.match(r"\s*(<!doctype html|<html)", text[:200], re.I):
-        return Document(rid, name, html_to_text(text), "html", encoding)
+        visible = html_to_text(text)
+        if not visible.strip():
+            raise InputError(f"{name}: HTML page has no visible text")
+        return Document(rid, name, visible, "html", encoding)
     if not text.strip():
         raise InputError(f"{name}: file is empty or holds only whitespace")
     return Document(rid, name, text, "txt", encoding)
@@ -84,15 +86,19 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
                 raise InputError(f"{name}: invalid {enc} text at byte {exc.start}") from None
     if not data.strip():
         raise InputError(f"{name}: file is empty or holds only whitespace")
+    if data.startswith(bytes.fromhex("d0cf11e0a1b11ae1")):
+        raise InputError(f"{name}: an old binary Office file (.doc/.xls); save it as .docx, .pdf or .txt")
     if b"\x00" in data:
         # UTF-16 without a BOM has a NUL in every other byte of ASCII text.
         if len(data) % 2 == 0 and (data[1::2].count(0) > 0.4 * len(data) / 2 or
                                    data[0::2].count(0) > 0.4 * len(data) / 2):
             enc = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
             try:
-                return data.decode(enc), enc
+                text = data.decode(enc)
             except UnicodeDecodeError:
-                pass
+                text = ""
+            if text.strip() and not _mostly_controls(text):
+                return text, enc
         raise InputError(f"{name}: binary data (NUL bytes); expected a text, PDF, DOCX or HTML report")
     try:
         text = data.decode("utf-8")
@@ -104,10 +110,21 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             text = data.decode("latin-1")
             enc = "latin-1"
-    controls = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    if controls > max(8, 0.01 * min(len(text), 20000)):
+    if _mostly_controls(text):
         raise InputError(f"{name}: binary data (control bytes); expected a text, PDF, DOCX or HTML report")
     return text, enc
+
+
+def _mostly_controls(text: str) -> bool:
+    """True when the text has more control or unassigned characters than any prose would."""
+    sample = text[:20000]
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\x00"
+              or 0xE000 <= ord(ch) <= 0xF8FF or ord(ch) in (0xFFFE, 0xFFFF))
+    return bad > max(8, 0.01 * len(sample))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def _read_pdf(data: bytes, name: str) -> str:

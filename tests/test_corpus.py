@@ -266,8 +266,6 @@ def test_conflicting_duplicate(tiny, framework):
     assert "conflicting" in message
 
 
-@pytest.mark.xfail(strict=True, reason="load_corpus compares only (statement, polarity) of duplicate lines: a "
-                                       "duplicate with different themes is silently dropped")
 def test_duplicate_with_conflicting_themes(tiny, framework):
     lines = _lines(tiny)
     obj = json.loads(lines[0])

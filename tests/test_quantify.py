@@ -228,20 +228,15 @@ def test_band_for(value, modifier, band):
 
 
 # -- bugs ---------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="QuantifierTagger._keep returns False for every phrase ending in 'any', "
-                                       "so 'hardly any' (a few) and 'not any' (none) in carh.toml never match")
 def test_hardly_any_is_a_few(tagger):
     s = "Hardly any of the plans set out clear outcomes for the child."
     assert [(s[a:b], t) for a, b, t, _, _ in tagger.find(s)] == [("Hardly any", "a few")]
 
 
-@pytest.mark.xfail(strict=True, reason="'In all' (= in total) before a sample size is tagged as the term 'all'")
 def test_in_all_meaning_in_total_is_not_a_quantifier(tagger):
     assert tagger.find("In all, we read 40 records and met 25 families.") == []
 
 
-@pytest.mark.xfail(strict=True, reason="'half' without 'of' ('Half the plans were weak') is not tagged, although "
-                                       "corpus/LABELLING.md lists 'half' as a fraction 50-50")
 def test_half_the_records(tagger):
     s = "Half the plans we read were weak."
     assert [(s[a:b], t, lo, hi) for a, b, t, lo, hi in tagger.find(s)] == [("Half", "fraction", 50, 50)]

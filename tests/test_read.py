@@ -148,8 +148,6 @@ OLE_DOC = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504) + b"\x01\x00\xfe\xff" *
 BLACK_BMP = b"BM" + bytes(2000)
 
 
-@pytest.mark.xfail(strict=True, reason="decode_text: binary data with NULs in alternate bytes (an old .doc, an "
-                                       "image) is decoded as BOM-less UTF-16 and accepted as text")
 @pytest.mark.parametrize("name, data", [("old-report.doc", OLE_DOC), ("scan.bmp", BLACK_BMP)])
 def test_binary_with_aligned_nul_bytes_is_refused(tmp_path, name, data):
     path = _write(tmp_path, name, data)
@@ -164,8 +162,6 @@ def test_size_over_the_limit(tmp_path):
     assert read_document(path, max_bytes=100_000).text.count("\n") == 100
 
 
-@pytest.mark.xfail(strict=True, reason="read_document rounds both sizes to whole MB, so a file just over the "
-                                       "limit is reported as 'file is 1 MB, over the 1 MB limit'")
 def test_size_message_shows_that_the_file_exceeds_the_limit(tmp_path):
     path = _write(tmp_path, "big.txt", b"x" * 1_200_000)
     with pytest.raises(InputError) as info:
@@ -226,8 +222,6 @@ def test_html_detected_by_content(tmp_path):
     assert doc.format == "html" and "do not show" not in doc.text
 
 
-@pytest.mark.xfail(strict=True, reason="read._from_bytes returns an HTML Document before its empty-text check, so a "
-                                       "page with no visible text is accepted (text '\\n') instead of an InputError")
 def test_html_without_visible_text_is_an_input_error(tmp_path):
     path = _write(tmp_path, "blank.html", b"<html><head><script>var a = 1;</script></head><body> </body></html>")
     with pytest.raises(InputError, match=re.escape(str(path))):
