@@ -142,6 +142,10 @@ class FindingModel:
         X = self.featurizer.transform((inputs, embeddings))
         ps = self.statement_head.predict_proba(X)
         pp = self.polarity_head.predict_proba(X)
+        ps = apply_prior(ps, self.statement_head.classes_, [i.statement_section for i in inputs],
+                         float(self.meta.get("section_prior", 1.0)))
+        pp = apply_prior(pp, self.polarity_head.classes_, [i.section_polarity for i in inputs],
+                         float(self.meta.get("section_polarity_prior", 1.0)))
         pt = self.theme_head.predict_proba(X)
         out = []
         s_classes = [str(c) for c in self.statement_head.classes_]
@@ -245,6 +249,24 @@ class FindingModel:
                    heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta)
 
 
+def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor: float) -> np.ndarray:
+    """Multiply the probability of the class each row's section names (a sentence under
+    "Statement 2", or under "Areas for improvement") by `factor`, and renormalise: the guide
+    makes the heading strong evidence, unless the content plainly says otherwise."""
+    if factor == 1.0 or not any(hints):
+        return proba
+    index = {str(c): k for k, c in enumerate(classes)}
+    out = proba.copy()
+    for r, hint in enumerate(hints):
+        k = index.get(str(hint)) if hint is not None else None
+        if k is not None:
+            out[r, k] *= factor
+            if hint == "weakness" and "mixed" in index:
+                out[r, index["mixed"]] *= factor ** 0.5
+            out[r] /= out[r].sum()
+    return out
+
+
 def _probe_embedding(featurizer: SentenceFeaturizer):
     if featurizer.description_embeddings is not None:
         return np.zeros((1, featurizer.description_embeddings.shape[1]), dtype=np.float32)
@@ -310,9 +332,10 @@ class Finding:
                 "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes)}
 
 
-def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier]) -> SentenceInput:
+def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier], framework: Framework) -> SentenceInput:
     return SentenceInput(sentence.clean, sentence.section_label, sentence.statement_section,
-                         sentence.in_finding_section, tuple(q.term for q in quantifiers))
+                         sentence.in_finding_section, tuple(q.term for q in quantifiers),
+                         framework.section_polarity(sentence.section))
 
 
 class Classifier:
@@ -354,7 +377,7 @@ class Classifier:
     def _classify_batch(self, sentences: list[Sentence], report: str) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
-        inputs = [sentence_input(s, q) for s, q in zip(sentences, quants)]
+        inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
         emb = None
         if self.model.uses_embeddings():
             enc = self.embeddings or self.model.embedder().encode

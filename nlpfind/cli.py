@@ -210,6 +210,15 @@ def agreement(
         typer.echo(f"{name:<28} kappa {kappa:>6}   agreement {row['agreement']:.3f}")
 
 
+def _register_extra_commands() -> None:
+    from .cli_compare import register
+
+    register(app)
+
+
+_register_extra_commands()
+
+
 def _say(message: str) -> None:
     if _progress_enabled():
         typer.echo(f"… {message}", err=True)

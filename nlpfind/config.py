@@ -58,6 +58,8 @@ class Framework:
     weakness_cues: tuple[str, ...] = ()
     top_level_sections: tuple[str, ...] = ()
     not_finding_sections: tuple[str, ...] = ()
+    strength_sections: tuple[str, ...] = ()
+    weakness_sections: tuple[str, ...] = ()
     path: str = ""
 
     @property
@@ -71,6 +73,15 @@ class Framework:
     @property
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.themes)
+
+    def section_polarity(self, section: tuple[str, ...]) -> str | None:
+        """'strength' or 'weakness' when the innermost heading announces one ("Areas for improvement")."""
+        for head in reversed(section):
+            if any(re.search(p, head.strip(), re.I) for p in self.weakness_sections):
+                return "weakness"
+            if any(re.search(p, head.strip(), re.I) for p in self.strength_sections):
+                return "strength"
+        return None
 
     def statement_for_heading(self, heading: str) -> str | None:
         """The statement id whose heading pattern matches `heading`, if any."""
@@ -247,11 +258,13 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
             raise ConfigError(f"{w}: 'phrases' must be a non-empty list of strings")
         quants.append(QuantifierTerm(_get(row, "term", str, w), low, high, tuple(phrases)))
     sections = _table(data, "sections", where)
-    _check_keys(sections, {"top_level", "not_findings"}, f"{where} [sections]")
+    _check_keys(sections, {"top_level", "not_findings", "strength", "weakness"}, f"{where} [sections]")
     top = tuple(_check_regex(p, f"{where} [sections] key 'top_level'")
                 for p in _string_list(sections, "top_level", f"{where} [sections]"))
     nf = tuple(_check_regex(p, f"{where} [sections] key 'not_findings'")
                for p in _string_list(sections, "not_findings", f"{where} [sections]"))
+    sec_pol = {key: tuple(_check_regex(p, f"{where} [sections] key '{key}'")
+                          for p in _string_list(sections, key, f"{where} [sections]")) for key in ("strength", "weakness")}
     themes_file = path.parent / _get(head, "themes", str, f"{where} [framework]")
     return Framework(
         id=_get(head, "id", str, f"{where} [framework]"),
@@ -264,6 +277,8 @@ def load_framework(name_or_path: str | Path = "carh") -> Framework:
         weakness_cues=tuple(cues.get("weakness", [])),
         top_level_sections=top,
         not_finding_sections=nf,
+        strength_sections=sec_pol["strength"],
+        weakness_sections=sec_pol["weakness"],
         path=str(path),
     )
 
@@ -293,6 +308,8 @@ class TrainConfig:
     cue_weight: float = 0.5
     class_weight: str = "balanced"
     home_weight: float = 3.0
+    section_prior: float = 100.0
+    section_polarity_prior: float = 10.0
     seed: int = 0
     batch_size: int = 64
     extra: dict = field(default_factory=dict)
@@ -311,7 +328,7 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     for key in table:
         kind = type(getattr(defaults, key))
         values[key] = _get(table, key, kind, f"{where} [train]")
-    for key in ("C_statement", "C_polarity", "C_themes", "home_weight"):
+    for key in ("C_statement", "C_polarity", "C_themes", "home_weight", "section_prior", "section_polarity_prior"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"{where} [train]: key '{key}' must be > 0, got {values[key]}")
     for key in ("ngram_weight", "embedding_weight", "section_weight", "quantifier_weight", "similarity_weight",

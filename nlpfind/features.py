@@ -31,6 +31,7 @@ class SentenceInput:
     statement_section: str | None = None
     in_finding_section: bool = True
     quantifier_terms: tuple[str, ...] = ()
+    section_polarity: str | None = None
 
 
 def analyze(text: str, ngram_max: int = 2) -> list[str]:

@@ -28,7 +28,8 @@ def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> l
     tagger = QuantifierTagger(framework)
     found = tagger.find_many([s.clean for s in sentences])
     return [SentenceInput(s.clean, s.section_label, s.statement_section, s.in_finding_section,
-                          tuple(f[2] for f in fs)) for s, fs in zip(sentences, found)]
+                          tuple(f[2] for f in fs), framework.section_polarity(s.section))
+            for s, fs in zip(sentences, found)]
 
 
 def embed_texts(texts: Sequence[str], model_name: str, use_cache: bool = True) -> np.ndarray:
@@ -71,7 +72,8 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
     th = MultiLabelHead(labels=framework.theme_ids, C=config.C_themes, threshold=config.theme_threshold,
                         random_state=config.seed).fit(X, [list(t) for t in themes], sw)
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
-                        config.embedding_model)
+                        config.embedding_model,
+                        {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior})
 
 
 @dataclass(frozen=True)

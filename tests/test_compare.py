@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -142,13 +143,14 @@ def train_test_model():
     fw = load_framework("carh")
     tagger = QuantifierTagger(fw)
     labels = {" ".join(v[0].split()): v[1:] for v in F.values()}
+    takes_framework = "framework" in inspect.signature(sentence_input).parameters  # the signature has grown
     inputs, st, po, th = [], [], [], []
     texts = [report_text(p, k) for p, k in REPORTS.values()] + [report_text(EXTRA[1], EXTRA[2])]
     for text in texts:
         for s in segment(text, fw):
             lab = labels.get(" ".join(s.clean.split()), ("none", "neutral", ()))
             quants = QuantifierTagger.to_source(s, tagger.find(s.clean))
-            inputs.append(sentence_input(s, quants))
+            inputs.append(sentence_input(s, quants, fw) if takes_framework else sentence_input(s, quants))
             st.append(lab[0])
             po.append(lab[1])
             th.append(lab[2])
