@@ -189,6 +189,9 @@ class FindingModel:
             _write_json(tmp / "meta.json", meta)
             for name, text in (extra_files or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
+            for p in tmp.iterdir():
+                p.chmod(0o644)
+            tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is shared like any other
             _fsync_dir(tmp)
             _swap_into_place(tmp, path)
         except BaseException:

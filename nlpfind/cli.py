@@ -140,7 +140,8 @@ def evaluate(
     except NlpfindError as exc:
         fail(str(exc))
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])
-    update_results_file(results, "sentence-models", results_markdown(result, command.strip(), cfg))
+    section = "sentence-models" if config is None else f"sentence-models-{Path(config).stem}"
+    update_results_file(results, section, results_markdown(result, command.strip(), cfg))
     if format is ReportFormat.json:
         typer.echo(json.dumps({s.name: s.metrics for s in result.systems}, indent=2))
         return

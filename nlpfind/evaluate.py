@@ -77,6 +77,9 @@ def score(statements_true, statements_pred, pol_true, pol_pred, themes_true, the
     return metrics, per_label, confusion
 
 
+# Baselines are plain classifiers: no section priors (the heads alone decide).
+PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0}
+
 SYSTEMS = {
     "majority": "majority class (most frequent statement and polarity; no themes)",
     "tfidf-lr": "TF-IDF word 1-2 grams + logistic regression",
@@ -144,11 +147,12 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                 continue
             if name == "tfidf-lr":
                 cfg = replace(config, embedding_weight=0.0, section_weight=0.0, quantifier_weight=0.0,
-                              similarity_weight=0.0, cue_weight=0.0, ngram_weight=1.0)
+                              similarity_weight=0.0, cue_weight=0.0, ngram_weight=1.0, **PLAIN)
                 emb = desc = None
             elif name == "minilm-lr":
                 cfg = replace(config, embedding_model="minilm", ngram_weight=0.0, section_weight=0.0,
-                              quantifier_weight=0.0, similarity_weight=0.0, cue_weight=0.0, embedding_weight=1.0)
+                              quantifier_weight=0.0, similarity_weight=0.0, cue_weight=0.0, embedding_weight=1.0,
+                              **PLAIN)
                 emb, desc = embeddings("minilm")
                 desc = None
             else:
