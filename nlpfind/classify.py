@@ -157,7 +157,7 @@ class FindingModel:
             out.append({
                 "statement": s_classes[int(ps[r].argmax())], "statement_scores": s_scores,
                 "polarity": p_classes[int(pp[r].argmax())], "polarity_scores": p_scores,
-                "themes": themes, "theme_scores": {t: float(pt[r, k]) for k, t in enumerate(self.theme_ids)},
+                "themes": themes,
             })
         return out
 

@@ -141,7 +141,10 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         if self.ngram_weight:
             blocks.append(self.ngram_weight * tfidf([i.text for i in inputs], self.vocab_, self.idf_, self.ngram_max))
         if self.section_weight:
-            sec = tfidf([i.section for i in inputs], self.section_vocab_, self.section_idf_, 1)
+            # Sentences share a handful of section paths: compute each once.
+            unique = sorted({i.section for i in inputs})
+            rows = {sec: k for k, sec in enumerate(unique)}
+            sec = tfidf(unique, self.section_vocab_, self.section_idf_, 1)[[rows[i.section] for i in inputs]]
             onehot = np.zeros((len(inputs), len(self.statement_ids) + 3), dtype=np.float32)
             for r, i in enumerate(inputs):
                 if i.statement_section in self.statement_ids:

@@ -135,13 +135,24 @@ class QuantifierTagger:
                 if not p.lower().startswith(("the ", "a ")):
                     phrases.add("the " + p.lower())
             self.matcher.add(q.term, [self.nlp.make_doc(p) for p in sorted(phrases)])
+        words = sorted({p.lower().split()[0] for q in framework.quantifiers for p in q.phrases}
+                       | {p.lower().split()[-1] for q in framework.quantifiers for p in q.phrases})
+        self._prefilter = re.compile(
+            r"\d|%|per\s?cent|\b(?:half|third|thirds|quarter|quarters|one|two|three|four|five|six|seven|eight|nine|"
+            r"ten|eleven|twelve|" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
 
     def find(self, text: str) -> list[tuple[int, int, str, int | None, int | None]]:
         """Quantifiers in `text` as (start, end, term, low, high) with offsets into `text`."""
-        return self._find(self.nlp.make_doc(text))
+        return self.find_many([text])[0]
 
     def find_many(self, texts: Iterable[str]) -> list[list[tuple[int, int, str, int | None, int | None]]]:
-        return [self._find(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=512)]
+        texts = list(texts)
+        out: list[list] = [[] for _ in texts]
+        # Only sentences with a candidate word need tokenizing and matching.
+        todo = [k for k, t in enumerate(texts) if self._prefilter.search(t)]
+        for k, doc in zip(todo, self.nlp.tokenizer.pipe((texts[k] for k in todo), batch_size=512)):
+            out[k] = self._find(doc, texts[k])
+        return out
 
     def tag(self, sentence) -> tuple[Quantifier, ...]:
         """Quantifiers of a segmented sentence with offsets into its source text."""
@@ -156,8 +167,8 @@ class QuantifierTagger:
         return tuple(out)
 
     # -- rules -------------------------------------------------------------------------------
-    def _find(self, doc) -> list[tuple[int, int, str, int | None, int | None]]:
-        text = doc.text
+    def _find(self, doc, text: str) -> list[tuple[int, int, str, int | None, int | None]]:
+        # `text` is the doc's text, passed in: Doc.text rebuilds it from every token.
         cands: list[tuple[int, int, str, int | None, int | None, int]] = []
         population = bool(POPULATION_CUES.search(text))
         for m in _PERCENT.finditer(text):

@@ -18,6 +18,7 @@ from .structure import Block, parse_blocks
 
 _MARKUP = re.compile(r"\*\*|__|\]\([^)\s]*\)|\[(?=[^\]\n]{1,200}\]\()")
 _MIN_LETTERS = 2
+_IRREGULAR_WS = re.compile(r"\s{2,}|[^\S ]")
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,28 @@ class Sentence:
 
 
 class _Builder:
-    """Accumulates clean text with, for each clean character, its source offset."""
+    """Accumulates clean text and a map back to the source, stored as runs.
+
+    Each run says "clean offsets from here on map to source offsets from there on", so the
+    map costs one entry per piece of text rather than one per character.
+    """
 
     def __init__(self) -> None:
-        self.chars: list[str] = []
-        self.src: list[int] = []
+        self.parts: list[str] = []
+        self.starts: list[int] = []  # clean offset where each run begins
+        self.srcs: list[int] = []  # source offset of that clean offset
+        self.length = 0
+        self.tail = ""  # the last two clean characters
+        self._text: str | None = None
+
+    def _emit(self, text: str, src: int) -> None:
+        if not (self.starts and self.srcs[-1] + (self.length - self.starts[-1]) == src):
+            self.starts.append(self.length)
+            self.srcs.append(src)
+        self.parts.append(text)
+        self.length += len(text)
+        self.tail = (self.tail + text)[-2:]
+        self._text = None
 
     def add(self, source: str, start: int, end: int) -> None:
         pos = start
@@ -62,29 +80,53 @@ class _Builder:
         self._copy(source, pos, end)
 
     def _copy(self, source: str, a: int, b: int) -> None:
-        for i in range(a, b):
-            ch = source[i]
-            if ch in "\r\n\t\f\v\u00a0" or ch.isspace():
-                ch = " "
-                if self.chars and self.chars[-1] == " ":
-                    continue
-            self.chars.append(ch)
-            self.src.append(i)
+        # Text with single plain spaces maps one-to-one: copy it as one run; collapse the rest.
+        pos = a
+        for m in _IRREGULAR_WS.finditer(source, a, b):
+            self._chunk(source, pos, m.start())
+            if self.length and self.tail[-1:] != " ":
+                self._emit(" ", m.start())
+            pos = m.end()
+        self._chunk(source, pos, b)
+
+    def _chunk(self, source: str, a: int, b: int) -> None:
+        if a < b and source[a] == " " and (not self.length or self.tail[-1:] == " "):
+            a += 1
+        if a < b:
+            self._emit(source[a:b], a)
 
     def join(self, source: str, next_start: int) -> None:
         """Join the next piece: drop a line-end hyphen before a lower-case letter."""
-        if (len(self.chars) >= 2 and self.chars[-1] == "-" and self.chars[-2].isalpha()
+        if (self.length >= 2 and self.tail[-1] == "-" and self.tail[0].isalpha()
                 and next_start < len(source) and source[next_start].islower()):
-            self.chars.pop()
-            self.src.pop()
+            self.parts[-1] = self.parts[-1][:-1]
+            self.length -= 1
+            if self.starts and self.starts[-1] >= self.length:
+                self.starts.pop()
+                self.srcs.pop()
+            self.tail = self.text[-2:]
             return
-        if self.chars and self.chars[-1] != " ":
-            self.chars.append(" ")
-            self.src.append(self.src[-1] + 1)
+        if self.length and self.tail[-1] != " ":
+            self._emit(" ", self.src_at(self.length - 1) + 1)
+
+    def src_at(self, i: int) -> int:
+        k = bisect.bisect_right(self.starts, i) - 1
+        return self.srcs[k] + (i - self.starts[k])
+
+    def runs_between(self, a: int, b: int) -> tuple[tuple[int, int], ...]:
+        """The runs covering clean offsets [a, b), relative to a."""
+        k = bisect.bisect_right(self.starts, a)
+        runs = [(0, self.src_at(a))]
+        while k < len(self.starts) and self.starts[k] < b:
+            runs.append((self.starts[k] - a, self.srcs[k]))
+            k += 1
+        return tuple(runs)
 
     @property
     def text(self) -> str:
-        return "".join(self.chars)
+        if self._text is None:
+            self._text = "".join(self.parts)
+        return self._text
 
 
 @lru_cache(maxsize=1)
@@ -106,14 +148,6 @@ def _clean_block(source: str, block: Block) -> _Builder:
     return b
 
 
-def _runs(src: list[int], a: int, b: int) -> tuple[tuple[int, int], ...]:
-    runs = [(0, src[a])]
-    for k in range(a + 1, b):
-        if src[k] != src[k - 1] + 1:
-            runs.append((k - a, src[k]))
-    return tuple(runs)
-
-
 def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Block | None,
           kind: str) -> Sentence | None:
     text = builder.text
@@ -124,7 +158,7 @@ def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Blo
     clean = text[a:b]
     if sum(ch.isalpha() for ch in clean) < _MIN_LETTERS:
         return None
-    start, end = builder.src[a], builder.src[b - 1] + 1
+    start, end = builder.src_at(a), builder.src_at(b - 1) + 1
     return Sentence(
         index=index,
         start=start,
@@ -135,7 +169,7 @@ def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Blo
         statement_section=block.statement if block else None,
         kind=kind,
         in_finding_section=block.in_finding_section if block else True,
-        runs=_runs(builder.src, a, b),
+        runs=builder.runs_between(a, b),
     )
 
 
@@ -150,9 +184,9 @@ def iter_sentences(source: str, framework: Framework, *, lines: bool = False) ->
         for m in re.finditer(r"[^\r\n]+", source):
             b = _Builder()
             b.add(source, m.start(), m.end())
-            if not b.chars:
+            if not b.length:
                 continue
-            sent = _make(source, b, 0, len(b.chars), index, None, "line")
+            sent = _make(source, b, 0, b.length, index, None, "line")
             if sent:
                 yield sent
                 index += 1
@@ -162,7 +196,7 @@ def iter_sentences(source: str, framework: Framework, *, lines: bool = False) ->
     nlp = sentence_pipeline()
     index = 0
     for block, builder, doc in zip(blocks, builders, _pipe(nlp, (bd.text for bd in builders))):
-        for sent in _sentence_spans(doc):
+        for sent in _sentence_spans(doc, builder.text):
             s = _make(source, builder, sent[0], sent[1], index, block, block.kind)
             if s:
                 yield s
@@ -170,18 +204,55 @@ def iter_sentences(source: str, framework: Framework, *, lines: bool = False) ->
 
 
 def _pipe(nlp, texts: Iterable[str]):
-    return nlp.pipe(texts, batch_size=256)
+    return nlp.tokenizer.pipe(texts, batch_size=256)
 
 
 _NO_SPLIT_AFTER = re.compile(r"(?:\b(?:e\.g|i\.e|etc|c|approx|no|vs|cf|st|dr|mr|mrs|ms|prof)\.|\b[A-Z]\.)$", re.I)
 
 
-def _sentence_spans(doc) -> list[tuple[int, int]]:
+@lru_cache(maxsize=1)
+def _punct_ids() -> frozenset[int]:
+    from spacy.pipeline.sentencizer import Sentencizer
+
+    strings = sentence_pipeline().vocab.strings
+    return frozenset(strings.add(ch) for ch in Sentencizer.default_punct_chars)
+
+
+def _raw_sentence_spans(doc, text: str) -> list[tuple[int, int]]:
+    """Sentence spans in characters by spaCy's sentencizer rule, read from token arrays.
+
+    Same rule as spaCy's `sentencizer` (a sentence ends after a token in its punctuation list,
+    once a non-punctuation token follows), without building Token objects, which dominated
+    the time of segmenting large reports.
+    """
+    from spacy.attrs import IDX, IS_PUNCT, ORTH
+
+    if len(doc) == 0:
+        return []
+    arr = doc.to_array([ORTH, IDX, IS_PUNCT]).tolist()
+    punct = _punct_ids()
+    chars = [0]
+    seen_period = False
+    for orth, idx, is_punct in arr:
+        in_punct = orth in punct
+        if seen_period and not is_punct and not in_punct:
+            chars.append(idx)
+            seen_period = False
+        elif in_punct:
+            seen_period = True
+    spans = []
+    for a, b in zip(chars, chars[1:] + [len(text)]):
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        spans.append((a, b))
+    return spans
+
+
+def _sentence_spans(doc, text: str) -> list[tuple[int, int]]:
     """Sentence character spans, re-joining splits after abbreviations and initials."""
+    # `text` is the doc's text, passed in: Doc.text rebuilds it from every token.
     spans: list[list[int]] = []
-    text = doc.text
-    for sent in doc.sents:
-        a, b = sent.start_char, sent.end_char
+    for a, b in _raw_sentence_spans(doc, text):
         # A closing quote or bracket the sentencizer left at the start belongs to the previous.
         while spans and a < b and text[a] in "”’)":
             a += 1
@@ -191,8 +262,8 @@ def _sentence_spans(doc) -> list[tuple[int, int]]:
         if a >= b:
             continue
         if spans:
-            prev_text = doc.text[spans[-1][0]:spans[-1][1]].rstrip()
-            nxt = doc.text[a:b].lstrip()
+            prev_text = text[spans[-1][0]:spans[-1][1]].rstrip()
+            nxt = text[a:b].lstrip()
             if _NO_SPLIT_AFTER.search(prev_text) or (nxt[:1].islower()):
                 spans[-1][1] = b
                 continue
