@@ -67,6 +67,29 @@ def _progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
+class progress_counter:
+    """A spinner with a running count on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit, self.progress, self.task = what, unit, None, None
+
+    def __enter__(self):
+        if not _progress_enabled():
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn(f"{self.what} {{task.completed}} {self.unit}"),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task(self.what, total=None)
+        return lambda n: self.progress.advance(self.task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
 @app.command()
 def classify(
     report: str = typer.Argument(..., help="Report file (.txt in any common encoding, .pdf, .docx, .html), or - for stdin."),
@@ -84,7 +107,8 @@ def classify(
     fmt = format or (ReportFormat.table if sys.stdout.isatty() and out is None else ReportFormat.jsonl)
     try:
         classifier = Classifier(model, framework)
-        result = classify_file(report, classifier, lines=lines)
+        with progress_counter("classifying", "sentences") as advance:
+            result = classify_file(report, classifier, lines=lines, progress=advance)
     except NlpfindError as exc:
         fail(str(exc))
     if fmt is ReportFormat.table:

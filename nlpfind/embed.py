@@ -96,18 +96,29 @@ class EmbeddingCache:
     def __init__(self, directory: str | Path, embedder: Embedder) -> None:
         self.dir = Path(directory) / embedder.key.replace(":", "-")
         self.embedder = embedder
-        self._index: dict[str, tuple[str, int]] | None = None
+        self._index: dict[str, tuple[str, int]] = {}
+        self._read_keys: set[str] = set()
+        self._shards: dict[str, np.ndarray] = {}
 
-    def _load_index(self) -> dict[str, tuple[str, int]]:
-        index: dict[str, tuple[str, int]] = {}
-        if self.dir.is_dir():
-            for keys_file in sorted(self.dir.glob("*.keys")):
-                shard = keys_file.with_suffix(".npy")
-                if not shard.is_file():
-                    continue
-                for i, key in enumerate(keys_file.read_text().split()):
-                    index[key] = (shard.name, i)
-        return index
+    def _refresh_index(self) -> None:
+        """Read the key lists of shards written since the last look (by us or another process)."""
+        if not self.dir.is_dir():
+            return
+        for keys_file in sorted(self.dir.glob("*.keys")):
+            if keys_file.name in self._read_keys or not keys_file.with_suffix(".npy").is_file():
+                continue
+            shard = keys_file.with_suffix(".npy").name
+            for i, key in enumerate(keys_file.read_text().split()):
+                self._index.setdefault(key, (shard, i))
+            self._read_keys.add(keys_file.name)
+
+    def _shard(self, name: str) -> np.ndarray:
+        if name not in self._shards:
+            try:
+                self._shards[name] = np.load(self.dir / name, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"{self.dir / name}: damaged cache file ({exc}); delete it") from None
+        return self._shards[name]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         from filelock import FileLock
@@ -115,28 +126,19 @@ class EmbeddingCache:
         keys = [text_hash(t) for t in texts]
         self.dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.dir / ".lock")):
-            index = self._load_index()
-            missing = sorted({k: t for k, t in zip(keys, texts) if k not in index}.items())
+            self._refresh_index()
+            missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._index}.items())
             if missing:
                 vecs = self.embedder.encode([t for _, t in missing])
                 name = hashlib.sha1("".join(k for k, _ in missing).encode()).hexdigest()[:16]
                 _atomic_save_npy(self.dir / f"{name}.npy", vecs)
                 _atomic_write(self.dir / f"{name}.keys", "\n".join(k for k, _ in missing))
+                self._read_keys.add(f"{name}.keys")
                 for i, (k, _) in enumerate(missing):
-                    index[k] = (f"{name}.npy", i)
-            shards: dict[str, np.ndarray] = {}
-            out = np.zeros((len(texts), 0), dtype=np.float32)
-            rows = []
-            for k in keys:
-                shard, i = index[k]
-                if shard not in shards:
-                    try:
-                        shards[shard] = np.load(self.dir / shard, allow_pickle=False)
-                    except (OSError, ValueError) as exc:
-                        raise ModelError(f"{self.dir / shard}: damaged cache file ({exc}); delete it") from None
-                rows.append(shards[shard][i])
-            out = np.stack(rows).astype(np.float32) if rows else out
-        return out
+                    self._index[k] = (f"{name}.npy", i)
+            if not keys:
+                return np.zeros((0, 0), dtype=np.float32)
+            return np.stack([self._shard(self._index[k][0])[self._index[k][1]] for k in keys]).astype(np.float32)
 
 
 def _atomic_write(path: Path, text: str) -> None:

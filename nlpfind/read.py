@@ -151,7 +151,7 @@ def _read_pdf(data: bytes, name: str) -> str:
         raise InputError(f"{name}: PDF is damaged ({exc})") from None
     finally:
         pdf.close()
-    text = PAGE_BREAK.join(pages)
+    text = PAGE_BREAK.join(_drop_page_furniture(pages))
     if len(re.sub(r"\s", "", text)) < 20:
         raise InputError(f"{name}: PDF has no text layer (a scan?); run OCR on it first")
     return text
@@ -196,6 +196,19 @@ def _page_text(textpage) -> str:
         if centre is not None:
             prev = centre
     return "\n".join(out)
+
+
+def _drop_page_furniture(pages: list[str]) -> list[str]:
+    """Remove running headers, footers and page numbers from a PDF's pages.
+
+    A line counts as page furniture when it is one of the first or last three lines of a page
+    and the same line (digits aside) appears so on at least 30% of the pages (3 at least), or
+    when it holds only a page number. For a PDF, the text nlpfind reads (and every offset it
+    reports) is the text layer without this furniture, so no sentence can contain a header.
+    """
+    from .structure import furniture_lines
+
+    return furniture_lines(pages)
 
 
 def _read_docx(data: bytes, name: str) -> str:

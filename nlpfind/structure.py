@@ -79,7 +79,11 @@ def find_artefacts(lines: list[Line]) -> set[int]:
     """Indices of lines that are page numbers or running headers/footers."""
     out = {i for i, ln in enumerate(lines) if _PAGE_NUMBER.match(ln.text) and ln.text.strip()}
     pages = max((ln.page for ln in lines), default=0) + 1
+    page_texts: dict[int, list[str]] = {}
     if pages >= 3:
+        for ln in lines:
+            page_texts.setdefault(ln.page, []).append(ln.text)
+    if pages >= 3 and len({tuple(t) for t in page_texts.values()}) > 1:  # identical pages: content, not furniture
         by_page: dict[int, list[int]] = {}
         for i, ln in enumerate(lines):
             if ln.text.strip():
@@ -99,6 +103,20 @@ def find_artefacts(lines: list[Line]) -> set[int]:
             if edge_counts[key] >= need and len(key) < 150:
                 out.add(i)
     return out
+
+
+def furniture_lines(pages: list[str]) -> list[str]:
+    """The pages with running headers/footers and page-number lines removed (see find_artefacts)."""
+    text = "\f".join(pages)
+    lines = split_lines(text)
+    drop = find_artefacts(lines)
+    if not drop:
+        return pages
+    out_pages: list[list[str]] = [[] for _ in pages]
+    for i, ln in enumerate(lines):
+        if i not in drop:
+            out_pages[ln.page].append(ln.text)
+    return ["\n".join(p) for p in out_pages]
 
 
 def _ends_sentence(s: str) -> bool:

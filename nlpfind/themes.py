@@ -62,6 +62,9 @@ class ThemeSettings:
     label_terms: int = 3
     #: representative quotes kept per discovered theme
     representatives: int = 3
+    #: clustering is quadratic in memory; above this many leftover findings, an evenly spread,
+    #: deterministic sample is clustered and every finding joins its nearest cluster centroid
+    max_cluster_points: int = 2000
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,12 @@ def cluster(vectors: np.ndarray, settings: ThemeSettings) -> list[int]:
     x = _normalise(vectors)
     if n < 4 or float(np.ptp(x, axis=0).max()) == 0.0:
         return [0] * n
+    if n > settings.max_cluster_points:
+        sample = np.linspace(0, n - 1, settings.max_cluster_points).round().astype(int)
+        sample_labels = np.array(cluster(x[sample], settings))
+        k = int(sample_labels.max()) + 1
+        centroids = _normalise(np.stack([x[sample][sample_labels == c].mean(axis=0) for c in range(k)]))
+        return [int(v) for v in (x @ centroids.T).argmax(axis=1)]
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import silhouette_score
 

@@ -1,0 +1,267 @@
+"""Benchmarks for nlpfind (speed and memory), written to eval/BENCH.md.
+
+    python eval/bench/bench.py            # everything (several minutes; the 1,000-report compare dominates)
+    python eval/bench/bench.py --quick    # 10 and 100 reports only, fewer repeats
+
+Measures, on this machine:
+- classify: cold whole-process wall time on the North Ayrshire report (median of >= 5 runs) for the default
+  (MiniLM) and the fast (static) model, against `python -c "import numpy, sklearn, spacy"`; warm
+  sentences/s in-process; peak RSS;
+- compare: 10, 100 and 1,000 reports made by resampling sentences of the real texts in ../shared/corpus
+  (written to a temporary folder, never to the repository), cold (empty embedding cache) and warm; wall
+  time, peak RSS and the fitted growth exponent of time against sentences;
+- BERTopic (default settings, the same findings and the same embeddings) on the largest corpus.
+Timings are not tests: nothing here asserts; every number, met or not, goes to BENCH.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "corpus"
+REPORT = SHARED / "reports" / "north-ayrshire-2022.txt"
+PY = sys.executable
+TIME = shutil.which("time") or "/usr/bin/time"
+sys.path.insert(0, str(ROOT))
+
+
+def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB) of one process, via GNU time."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([TIME, "-f", "%M", *cmd], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+    rss_kb = int(proc.stderr.strip().splitlines()[-1])
+    return wall, rss_kb // 1024
+
+
+def machine() -> dict:
+    import importlib.metadata as md
+
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for pkg in ("nlpfind", "numpy", "scikit-learn", "spacy", "torch", "sentence-transformers", "model2vec", "bertopic"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
+            "platform": platform.platform(), "versions": versions}
+
+
+def bench_classify(repeats: int) -> dict:
+    from nlpfind.classify import Classifier
+    from nlpfind.read import read_document
+
+    out: dict = {}
+    base = [run_timed([PY, "-c", "import numpy, sklearn, spacy"]) for _ in range(repeats)]
+    out["import_baseline_s"] = statistics.median(w for w, _ in base)
+    text = read_document(REPORT).text
+    for name in ("default", "fast"):
+        model = ROOT / "models" / name
+        runs = [run_timed([PY, "-m", "nlpfind.cli", "classify", str(REPORT), "--format", "jsonl", "--model", str(model),
+                           "--out", os.devnull]) for _ in range(repeats)]
+        clf = Classifier(model)
+        list(clf.classify_text(text))  # warm up: load models, caches
+        copies = 20 if name == "fast" else 2
+        big = "\n\n".join([text] * copies)
+        rates = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            n = sum(1 for _ in clf.classify_text(big))
+            rates.append(n / (time.perf_counter() - t0))
+        out[name] = {"cold_median_s": statistics.median(w for w, _ in runs), "cold_runs_s": [round(w, 2) for w, _ in runs],
+                     "peak_rss_mb": max(r for _, r in runs), "warm_sentences_per_s": statistics.median(rates),
+                     "warm_sentences": n}
+    return out
+
+
+def sentence_pool() -> list[str]:
+    from nlpfind.config import load_framework
+    from nlpfind.read import read_document
+    from nlpfind.segment import segment
+
+    fw = load_framework()
+    pool = []
+    for path in [REPORT, *sorted((SHARED / "summaries").glob("*.txt"))]:
+        pool += [s.clean for s in segment(read_document(path).text, fw) if len(s.clean.split()) >= 6]
+    return pool
+
+
+def make_corpus(folder: Path, n_reports: int, pool: list[str], seed: int = 0, per_report: int = 280) -> int:
+    """Write n synthetic reports of resampled real sentences, laid out like a report; return sentence count."""
+    from nlpfind.config import load_framework
+
+    rng = random.Random(seed)
+    fw = load_framework()
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for r in range(n_reports):
+        name = "".join(chr(ord("a") + (r // 26 ** k) % 26) for k in range(3)).title()
+        parts = [f"Report of a joint inspection of services for children and young people at risk of harm in "
+                 f"Bench {name}", "", "Key messages", ""]
+        sents = rng.choices(pool, k=per_report)
+        total += len(sents)
+        chunks = [sents[i:i + 5] for i in range(0, len(sents), 5)]
+        for k, chunk in enumerate(chunks):
+            if k % (len(chunks) // 4 + 1) == 0:
+                st = fw.statements[min(3, k // (len(chunks) // 4 + 1))]
+                parts += [f"Statement {st.id}: {st.title}", ""]
+            parts += [" ".join(chunk), ""]
+        (folder / f"benchshire-{r:04d}.txt").write_text("\n".join(parts), encoding="utf-8")
+    return total
+
+
+def bench_compare(sizes: list[int], pool: list[str], work: Path) -> dict:
+    out = {}
+    for n in sizes:
+        corpus = work / f"corpus-{n}"
+        sentences = make_corpus(corpus, n, pool)
+        cache = work / f"cache-{n}"
+        env = dict(os.environ, NLPFIND_CACHE=str(cache))
+        cmd = [PY, "-m", "nlpfind.cli", "compare", "--dir", str(corpus), "--format", "json", "--model",
+               str(ROOT / "models" / "fast"), "--out", str(work / f"compare-{n}.json")]
+        cold = run_timed(cmd, env)
+        warm = run_timed(cmd, env)
+        out[n] = {"sentences": sentences, "cold_s": cold[0], "cold_rss_mb": cold[1], "warm_s": warm[0],
+                  "warm_rss_mb": warm[1]}
+        print(f"compare {n} reports: cold {cold[0]:.1f}s, warm {warm[0]:.1f}s", file=sys.stderr, flush=True)
+    return out
+
+
+def growth_exponent(points: list[tuple[int, float]]) -> float:
+    import numpy as np
+
+    x = np.log([p[0] for p in points])
+    y = np.log([p[1] for p in points])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def bench_bertopic(corpus: Path, cache: Path, timeout_s: int) -> dict:
+    """BERTopic with default settings on the findings nlpfind tags in `corpus`, with the same vectors."""
+    code = f"""
+import json, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from nlpfind.classify import Classifier, classify_file
+from nlpfind.embed import EmbeddingCache, get_embedder
+clf = Classifier({str(ROOT / 'models' / 'fast')!r})
+cache = EmbeddingCache(Path({str(cache)!r}) / "embeddings", clf.model.embedder())
+clf.embeddings = cache.encode
+docs = []
+for p in sorted(Path({str(corpus)!r}).glob("*.txt")):
+    docs += [f.text for f in classify_file(p, clf).findings if f.polarity != "neutral"]
+emb = cache.encode(docs)
+from bertopic import BERTopic
+t0 = time.perf_counter()
+topics, _ = BERTopic().fit_transform(docs, embeddings=emb)
+dt = time.perf_counter() - t0
+print(json.dumps({{"findings": len(docs), "fit_s": dt, "topics": len(set(topics) - {{-1}}),
+                  "outliers": sum(t == -1 for t in topics)}}))
+"""
+    try:
+        proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=timeout_s,
+                              env=dict(os.environ, NLPFIND_CACHE=str(cache)))
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout_s} s"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10 and 100 reports only; 3 repeats")
+    parser.add_argument("--bertopic-timeout", type=int, default=1800)
+    args = parser.parse_args()
+    if not REPORT.is_file():
+        sys.exit(f"bench needs {REPORT} (the shared corpus); it is not here")
+    repeats = 3 if args.quick else 5
+    sizes = [10, 100] if args.quick else [10, 100, 1000]
+    info = machine()
+    print("classify…", file=sys.stderr, flush=True)
+    cls = bench_classify(repeats)
+    work = Path(tempfile.mkdtemp(prefix="nlpfind-bench-"))
+    try:
+        pool = sentence_pool()
+        comp = bench_compare(sizes, pool, work)
+        largest = max(sizes)
+        print("BERTopic…", file=sys.stderr, flush=True)
+        bt = bench_bertopic(work / f"corpus-{largest}", work / f"cache-{largest}", args.bertopic_timeout)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cold_exp = growth_exponent([(comp[n]["sentences"], comp[n]["cold_s"]) for n in sizes])
+    warm_exp = growth_exponent([(comp[n]["sentences"], comp[n]["warm_s"]) for n in sizes])
+    write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, " ".join(["python eval/bench/bench.py", *sys.argv[1:]]))
+
+
+def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> None:
+    base = cls["import_baseline_s"]
+    largest = max(sizes)
+    lines = [
+        "# nlpfind benchmarks", "",
+        f"Command: `{command}` (run from the repository root; needs ../shared/corpus).", "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; Python {info['python']}; "
+        f"{info['platform']}.", "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) + ".", "",
+        "## classify (North Ayrshire report, 280 sentences)", "",
+        f"Baseline `python -c \"import numpy, sklearn, spacy\"`: median {base:.2f} s.", "",
+        "| model | cold median (s) | cold / baseline | cold runs (s) | peak RSS (MB) | warm sentences/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("default", "fast"):
+        c = cls[name]
+        lines.append(f"| {name} | {c['cold_median_s']:.2f} | {c['cold_median_s'] / base:.2f}x | "
+                     f"{', '.join(map(str, c['cold_runs_s']))} | {c['peak_rss_mb']} | {c['warm_sentences_per_s']:.0f} |")
+    lines += ["", "## compare (synthetic reports of resampled real sentences, fast model)", "",
+              "| reports | sentences | cold (s) | cold peak RSS (MB) | warm cache (s) | warm peak RSS (MB) |",
+              "|---|---|---|---|---|---|"]
+    for n in sizes:
+        c = comp[n]
+        lines.append(f"| {n} | {c['sentences']} | {c['cold_s']:.1f} | {c['cold_rss_mb']} | {c['warm_s']:.1f} | "
+                     f"{c['warm_rss_mb']} |")
+    lines += ["", f"Growth exponent of time against sentences (log-log fit over {', '.join(map(str, sizes))} reports): "
+              f"cold {cold_exp:.2f}, warm {warm_exp:.2f}.", ""]
+    if "error" in bt:
+        lines.append(f"BERTopic (default settings, same findings and embeddings) on {largest} reports: {bt['error']}.")
+    else:
+        lines.append(f"BERTopic (default settings, same findings and embeddings) on {largest} reports: fit "
+                     f"{bt['fit_s']:.1f} s on {bt['findings']} findings, {bt['topics']} topics, {bt['outliers']} "
+                     f"outliers; nlpfind's whole cold compare took {comp[largest]['cold_s']:.1f} s "
+                     f"({bt['fit_s'] / comp[largest]['cold_s']:.1f}x faster than BERTopic's fit alone).")
+    d, f = cls["default"], cls["fast"]
+    lines += ["", "## Targets (issue 5)", "",
+              f"- warm classify >= 5,000 sentences/s with the default model: default (MiniLM) "
+              f"{d['warm_sentences_per_s']:.0f}/s, fast (static) {f['warm_sentences_per_s']:.0f}/s.",
+              f"- cold classify <= 2x the import baseline: default {d['cold_median_s'] / base:.2f}x, fast "
+              f"{f['cold_median_s'] / base:.2f}x.",
+              "- compare of 1,000 reports <= 60 s cold and <= 10 s warm, peak RSS <= 2 GB, growth exponent <= 1.1: "
+              + (f"cold {comp[1000]['cold_s']:.1f} s, warm {comp[1000]['warm_s']:.1f} s, peak RSS "
+                 f"{max(comp[1000]['cold_rss_mb'], comp[1000]['warm_rss_mb'])} MB, exponent {cold_exp:.2f}."
+                 if 1000 in comp else "not run (--quick)."),
+              "- compare >= 10x faster than BERTopic on the same corpus: see above.", ""]
+    text = "\n".join(lines)
+    (ROOT / "eval" / "BENCH.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
