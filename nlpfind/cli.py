@@ -129,12 +129,14 @@ def train(
     reports: list[Path] = typer.Option(None, "--reports", help="Folder(s) holding the report files the labels point into."),
     out: Path = typer.Option(None, "--out", "-o", help="Model folder to write (atomically); default: models/default."),
     config: Path = typer.Option(None, "--config", help="Training settings; default: configs/train.toml."),
+    cross_validate: bool = typer.Option(True, "--cross-validate/--no-cross-validate",
+                                        help="Record grouped cross-validation metrics in the model card."),
 ) -> None:
     """Train the statement, polarity and theme models on a labelled corpus."""
     from .train import train as train_model
 
     try:
-        result = train_model(corpus, reports, out, config, progress=_say)
+        result = train_model(corpus, reports, out, config, progress=_say, cross_validate=cross_validate)
     except NlpfindError as exc:
         fail(str(exc))
     typer.echo(f"trained on {result.sentences} sentences from {result.reports} reports "

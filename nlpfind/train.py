@@ -87,8 +87,13 @@ class TrainResult:
 
 def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path] | None = None,
           out: str | Path | None = None, config_path: str | Path | None = None,
-          progress: Callable[[str], None] | None = None, metrics: dict | None = None) -> TrainResult:
-    """Train on the corpus and save the model atomically to `out`."""
+          progress: Callable[[str], None] | None = None, metrics: dict | None = None,
+          cross_validate: bool = True) -> TrainResult:
+    """Train on the corpus and save the model atomically to `out`.
+
+    With `cross_validate`, the model card also records grouped cross-validation metrics of this
+    configuration on this corpus (partnerships held out), so every saved model says how well it did.
+    """
     from .classify import DEFAULT_MODEL_DIR
 
     say = progress or (lambda _msg: None)
@@ -96,6 +101,14 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     framework = load_framework(config.framework)
     say("loading corpus")
     corpus = load_corpus(corpus_dir, framework, report_dirs)
+    if cross_validate and metrics is None and len({s.partnership for s in corpus.sentences}) >= 2:
+        from .evaluate import evaluate
+
+        say("cross-validating (grouped by partnership) for the model card")
+        result = evaluate(systems=("nlpfind",), config=config, corpus=corpus)
+        system = result.systems[0]
+        metrics = {f"{sub}:{k}": round(v, 4) for sub, m in system.subsets.items() for k, v in m.items()}
+        metrics["folds"] = result.folds
     model = train_on(corpus, framework, config, say)
     counts = label_counts(corpus)
     model.meta.update({
