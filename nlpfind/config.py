@@ -298,8 +298,8 @@ class TrainConfig:
     framework: str = "carh"
     C_statement: float = 4.0
     C_polarity: float = 4.0
-    C_themes: float = 4.0
-    theme_threshold: float = 0.35
+    C_themes: float = 16.0
+    theme_threshold: float = 0.5
     ngram_weight: float = 1.0
     embedding_weight: float = 1.0
     section_weight: float = 1.0
