@@ -15,8 +15,9 @@ from .read import read_document
 from .segment import Sentence, segment
 
 POLARITY_KEYS = {"s": "strength", "w": "weakness", "m": "mixed", "u": "neutral"}
-HELP = ("Enter = accept · <statement><polarity> to correct, e.g. 2w (statement 2, weakness), "
-        "n (none, neutral), 4s · t <theme ids> = set themes · k = skip · q = quit")
+HELP = ("Enter = accept · <statement><polarity> to correct, e.g. 2w (statement 2, weakness), 4s, nm (none, mixed); "
+        "polarity keys s/w/m/u (strength/weakness/mixed/neutral); longer statement ids: 'leaders w' · "
+        "n = none, neutral · t <theme ids> = set themes · k = skip · q = quit")
 
 
 @dataclass
@@ -116,9 +117,12 @@ def parse_answer(text: str, item: Item, framework: Framework) -> tuple[str, str,
         if bad:
             return f"unknown theme(s) {', '.join(bad)}; known: {', '.join(framework.theme_ids)}"
         return item.statement, item.polarity, themes
-    if len(t) == 2 and t[0] in framework.statement_ids + ("n",) and t[1] in POLARITY_KEYS:
-        statement = "none" if t[0] == "n" else t[0]
-        return statement, POLARITY_KEYS[t[1]], item.themes
+    # "<statement><polarity>" ("2w") or, for longer statement ids, "<statement> <polarity>".
+    parts = t.split()
+    sid, key = (parts[0], parts[1]) if len(parts) == 2 else (t[:-1], t[-1:])
+    if key in POLARITY_KEYS and sid in framework.statement_ids + ("n", "none"):
+        statement = "none" if sid in ("n", "none") else sid
+        return statement, POLARITY_KEYS[key], item.themes
     return f"not understood: {text!r}. {HELP}"
 
 

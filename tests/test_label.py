@@ -151,3 +151,16 @@ def test_agreement_command(tmp_path):
     assert json.loads(result.stdout)["labels"]["statement"]["kappa"] == 1.0
     table = CliRunner().invoke(app, ["agreement", str(a), str(b)])
     assert table.exit_code == 0 and "8 shared sentences" in table.stdout
+
+
+def test_parse_answer_accepts_long_statement_ids():
+    from nlpfind.config import load_framework
+    from nlpfind.label import Item, parse_answer
+    from nlpfind.segment import Sentence
+
+    fw = load_framework("ilacs")
+    item = Item(Sentence(0, 0, 5, "Plans", "Plans"), "none", "neutral", (), (), 0.5)
+    assert parse_answer("leaders w", item, fw) == ("leaders", "weakness", ())
+    assert parse_answer("help-protections", item, fw) == ("help-protection", "strength", ())
+    assert parse_answer("nm", item, fw) == ("none", "mixed", ())
+    assert isinstance(parse_answer("leaders x", item, fw), str)  # not understood: an error message
