@@ -149,14 +149,14 @@ def _clean_block(source: str, block: Block) -> _Builder:
 
 
 def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Block | None,
-          kind: str) -> Sentence | None:
+          kind: str, min_letters: int = _MIN_LETTERS) -> Sentence | None:
     text = builder.text
     while a < b and text[a] == " ":
         a += 1
     while b > a and text[b - 1] == " ":
         b -= 1
     clean = text[a:b]
-    if sum(ch.isalpha() for ch in clean) < _MIN_LETTERS:
+    if not clean or sum(ch.isalpha() for ch in clean) < min_letters:
         return None
     start, end = builder.src_at(a), builder.src_at(b - 1) + 1
     return Sentence(
@@ -186,7 +186,8 @@ def iter_sentences(source: str, framework: Framework, *, lines: bool = False) ->
             b.add(source, m.start(), m.end())
             if not b.length:
                 continue
-            sent = _make(source, b, 0, b.length, index, None, "line")
+            # Every non-empty line is a sentence, so output index n is the n-th non-empty line.
+            sent = _make(source, b, 0, b.length, index, None, "line", min_letters=0)
             if sent:
                 yield sent
                 index += 1
