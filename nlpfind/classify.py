@@ -214,6 +214,7 @@ class FindingModel:
             if not (path / name).is_file():
                 raise ModelError(f"{path}: model is incomplete (missing {name}); retrain with 'nlpfind train'")
         meta = _read_json(path / "meta.json")
+        meta["path"] = str(path)
         fmeta = _read_json(path / "featurizer.json")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{path}: model format {meta.get('format_version')!r} was made by nlpfind "
@@ -300,11 +301,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Move the new model in. At every instant a loadable model is at `path` or `path.previous`."""
     backup = path.with_name(path.name + ".previous")
-    if backup.exists():
-        shutil.rmtree(backup)
     if path.exists():
+        if backup.exists():
+            shutil.rmtree(backup)  # stale: `path` holds a complete model
         os.replace(path, backup)
+    # else: a killed save may have left the only good model in `backup`; keep it until the new one is in
     os.replace(tmp, path)
     shutil.rmtree(backup, ignore_errors=True)
 
@@ -349,12 +352,26 @@ class Classifier:
         if model is None or isinstance(model, (str, Path)):
             model = FindingModel.from_disk(model or DEFAULT_MODEL_DIR)
         self.model = model
+        where = model.meta.get("path") or "model"
         if framework is None or isinstance(framework, str):
-            framework = load_framework(framework or model.framework_id)
+            from .errors import ConfigError
+
+            try:
+                framework = load_framework(framework or model.framework_id)
+            except ConfigError as exc:
+                if framework:
+                    raise
+                raise ModelError(f"{where}: meta.json names framework {model.framework_id!r}, which cannot be "
+                                 f"loaded ({exc})") from None
+        if framework.id == model.framework_id and set(model.statement_labels) != set(framework.statement_labels):
+            raise ModelError(f"{where}: meta.json names framework {model.framework_id!r}, but the model's statement "
+                             f"classes {sorted(model.statement_labels)} are not that framework's "
+                             f"{sorted(framework.statement_labels)}; the model is damaged or edited: retrain it")
         self.framework = framework
         if set(model.theme_ids) - set(framework.theme_ids):
-            raise ModelError(f"model was trained for framework {model.framework_id!r}, whose themes differ from "
-                             f"framework {framework.id!r}; pass --framework {model.framework_id} or retrain")
+            raise ModelError(f"{where}: the model was trained with framework {model.framework_id!r}, whose themes "
+                             f"are not all in framework {framework.id!r} ({framework.path}); use a framework with "
+                             "the same themes file, or retrain")
         # With another framework than the model's, a sentence's statement is the judgement
         # section it sits in (from the report's headings); polarity and themes come from the model.
         self.statement_from_section = framework.id != model.framework_id

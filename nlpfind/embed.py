@@ -36,6 +36,11 @@ def resolve_model_path(name: str) -> Path:
             f"{name}: not a local sentence-transformers model folder (no modules.json); "
             "nlpfind never downloads models: pass a folder path or 'minilm'"
         )
+    # Only safetensors weights are loaded: a .bin/.pt file is a pickle, and a model folder can come
+    # from anyone.
+    if not any(path.rglob("*.safetensors")):
+        raise ModelError(f"{name}: embedding model has no .safetensors weights; nlpfind loads no pickled "
+                         "weights (.bin, .pt): convert the model to safetensors")
     return path
 
 
@@ -59,9 +64,11 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             try:
-                self._model = SentenceTransformer(str(path), device="cpu")
+                self._model = SentenceTransformer(str(path), device="cpu",
+                                                  model_kwargs={"use_safetensors": True})
             except Exception as exc:  # many loader error types; all mean "not a usable model"
-                raise ModelError(f"{path}: cannot load embedding model ({exc})") from None
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ModelError(f"{path}: cannot load embedding model ({first[:200]})") from None
         return self._model
 
     @property
@@ -176,7 +183,8 @@ class StaticEmbedder:
             try:
                 self._model = StaticModel.from_pretrained(str(path))
             except Exception as exc:  # model2vec raises several types for broken folders
-                raise ModelError(f"{path}: cannot load static embedding model ({exc})") from None
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ModelError(f"{path}: cannot load static embedding model ({first[:200]})") from None
         return self._model
 
     @property

@@ -106,6 +106,11 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     sents = corpus.sentences
     groups = np.array([s.partnership for s in sents])
     n_groups = len(set(groups))
+    if n_groups < 2:
+        from .errors import CorpusError
+
+        raise CorpusError(f"{corpus.files[0] if corpus.files else 'corpus'}: grouped cross-validation needs labelled "
+                          f"sentences from at least 2 partnerships; found {n_groups}. Label another report first")
     folds = max(2, min(folds, n_groups))
     say(f"{len(sents)} sentences from {n_groups} partnerships; {folds} grouped folds")
     inputs = inputs_for(sents, framework)

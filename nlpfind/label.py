@@ -63,7 +63,10 @@ class LabelSession:
         label_file = corpus_dir / "labels" / f"{doc.report_id}.jsonl"
         done = set()
         if label_file.is_file():
-            for _n, obj, _raw in iter_label_lines(label_file):
+            for n, obj, _raw in iter_label_lines(label_file):
+                if not isinstance(obj, dict):
+                    raise CorpusError(f"{label_file}:{n}: expected a JSON object, got {type(obj).__name__}; "
+                                      "fix or delete that line")
                 done.add((obj.get("start"), obj.get("end")))
         _ensure_manifest(corpus_dir, doc.report_id, Path(report_path), partnership)
         items = []

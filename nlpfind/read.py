@@ -104,15 +104,24 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         text = data.decode("utf-8")
         enc = "utf-8"
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-            enc = "cp1252"
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            enc = "latin-1"
+        text, enc = _decode_not_utf8(data)
     if _mostly_controls(text):
         raise InputError(f"{name}: binary data (control bytes); expected a text, PDF, DOCX or HTML report")
     return text, enc
+
+
+def _decode_not_utf8(data: bytes) -> tuple[str, str]:
+    """UTF-8 with a few stray bytes stays UTF-8 (each stray byte becomes U+FFFD, and the encoding
+    says so); otherwise cp1252 (Windows "smart quotes"), else latin-1, which decodes anything."""
+    replaced = data.decode("utf-8", errors="replace")
+    bad = replaced.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for ch in replaced if ord(ch) > 127 and ch != "\ufffd")
+    if multibyte and bad <= max(3, len(data) // 1000):
+        return replaced, f"utf-8 ({bad} invalid byte{'s' if bad != 1 else ''} replaced with U+FFFD)"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
 
 
 def _mostly_controls(text: str) -> bool:

@@ -296,6 +296,7 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
     level2: str | None = None
     statement: str | None = None
     in_contents = False
+    contents_lines = 0
     seen_body = False
     nonfinding_res = [re.compile(p, re.I) for p in framework.not_finding_sections]
 
@@ -324,6 +325,7 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
                 kind = "paragraph"
         if kind == "contents":
             in_contents = True
+            contents_lines += 1
         elif kind == "heading":
             head = re.sub(r"\s+", " ", label)
             sid = framework.statement_for_heading(head)
@@ -341,11 +343,16 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
                 in_contents = False
             elif not seen_body and level1 is None:
                 kind = "title"
+            elif in_contents and contents_lines:
+                # A heading without a page number after the contents list: the body has begun.
+                level1, level2, statement, in_contents = head, None, None, False
             else:
                 level2 = head
                 in_contents = False if level1 and not level1.lower().startswith("contents") else in_contents
         else:
             if kind in ("paragraph", "list_item"):
+                if in_contents and contents_lines and _ends_sentence(joined):
+                    in_contents = False  # prose: the contents list is over
                 if in_contents:
                     kind = "contents"
                 else:

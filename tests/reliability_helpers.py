@@ -1,6 +1,6 @@
 """Shared pieces for the reliability tests (issue 6): invented reports, a tiny corpus, a tiny model.
 
-Every sentence here was written for these tests (invented partnerships "Glenbrae" and "Ardmuir");
+Every sentence here was written for these tests (invented partnerships Glenbrae, Ardmuir and Kinloch);
 none is taken from a published report. The tiny model is trained without embeddings
 (embedding_weight=0, similarity_weight=0), so nothing here loads MiniLM.
 """
@@ -50,9 +50,20 @@ FINDINGS = {
         ("The chief officers group did not receive regular reports on child protection activity.",
          "4", "weakness", ["governance-oversight"]),
     ],
+    "kinloch": [
+        ("Most health visitors shared concerns about unborn babies early and recorded their reasons.",
+         "1", "strength", ["recognition-response"]),
+        ("A few children’s plans had no clear timescales, and reviews were sometimes postponed.",
+         "2", "weakness", ["assessment-planning"]),
+        ("Parents told us that staff listened to them and explained decisions clearly.",
+         "3", "strength", ["family-involvement"]),
+        ("Leaders in Kinloch used data well to check the quality of child protection work.",
+         "4", "strength", ["quality-assurance"]),
+    ],
 }
 NEUTRAL = ["We read the records of forty children and young people.",
-           "The inspection took place between February and April."]
+           "The inspection took place between February and April.",
+           "Staff described the “Safe and Together” approach – introduced two years ago – as helpful."]
 HEADINGS = {
     "1": "Statement 1: Children and young people are safer because risks have been identified early and "
          "responded to effectively",
@@ -60,7 +71,7 @@ HEADINGS = {
     "3": "Statement 3: Children, young people and families are meaningfully involved in decisions",
     "4": "Statement 4: Collaborative strategic leadership ensures high standards of service delivery",
 }
-PLACES = {"glenbrae": "Glenbrae", "ardmuir": "Ardmuir"}
+PLACES = {"glenbrae": "Glenbrae", "ardmuir": "Ardmuir", "kinloch": "Kinloch"}
 
 
 def report_text(key: str) -> str:
@@ -70,9 +81,19 @@ def report_text(key: str) -> str:
              "Introduction", "", " ".join(NEUTRAL), ""]
     for sid in ("1", "2", "3", "4"):
         sents = [f[0] for f in FINDINGS[key] if f[1] == sid]
-        parts += [HEADINGS[sid], "", " ".join(sents), ""]
+        if sents:
+            parts += [HEADINGS[sid], "", " ".join(sents), ""]
     parts += ["Conclusion", "", f"We are confident that partners in {place} can make the improvements needed.", ""]
     return "\n".join(parts)
+
+
+def ascii_fold(text: str) -> str:
+    """Typographic quotes and dashes as ASCII."""
+    return text.translate(str.maketrans({"’": "'", "“": '"', "”": '"', "–": "-"}))
+
+
+def _key(text: str) -> str:
+    return " ".join(ascii_fold(text).split())
 
 
 def label_lines(key: str, text: str) -> list[dict]:
@@ -84,10 +105,10 @@ def label_lines(key: str, text: str) -> list[dict]:
 
     fw = load_framework("carh")
     tagger = QuantifierTagger(fw)
-    labels = {" ".join(t.split()): (st, pol, th) for t, st, pol, th in FINDINGS[key]}
+    labels = {_key(t): (st, pol, th) for t, st, pol, th in FINDINGS[key]}
     out = []
     for s in segment(text, fw):
-        st, pol, th = labels.get(" ".join(s.clean.split()), ("none", "neutral", []))
+        st, pol, th = labels.get(_key(s.clean), ("none", "neutral", []))
         quants = [q.as_dict() for q in tagger.tag(s)]
         out.append(label_record(key, s, st, pol, th, quants, annotator="reliability-test"))
     assert sum(1 for r in out if r["statement"] != "none") == len(FINDINGS[key]), "fixture sentences not found"
@@ -180,3 +201,40 @@ def run_cli(args: list[str], *, env: dict | None = None, timeout: int = 300, inp
                           timeout=timeout, input=input, cwd=cwd)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))
+
+
+class HashEmbedder:
+    """Deterministic 64-dimensional vectors from a text's hash (no model): stands in for an embedder."""
+
+    key = "reliability-hash-64"
+    dim = 64
+
+    def encode(self, texts):
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for r, t in enumerate(texts):
+            digest = hashlib.sha256(t.encode("utf-8")).digest() * 2
+            out[r] = np.frombuffer(digest, dtype=np.uint8)[: self.dim].astype(np.float32) / 255.0
+        return out
+
+
+def cache_worker(args) -> bool:
+    """In a separate process: encode overlapping batches through one shared EmbeddingCache folder and
+    check every vector against the embedder itself. Returns True when all matched."""
+    import random
+
+    import numpy as np
+
+    from nlpfind.embed import EmbeddingCache
+
+    directory, seed, rounds, pool = args
+    rng = random.Random(seed)
+    embedder = HashEmbedder()
+    for _ in range(rounds):
+        texts = rng.sample(pool, rng.randint(1, 40))
+        cache = EmbeddingCache(directory, embedder)  # a fresh cache object: reads what others wrote
+        got = cache.encode(texts)
+        if not np.array_equal(got, embedder.encode(texts)):
+            return False
+    return True
