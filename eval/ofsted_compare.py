@@ -45,9 +45,10 @@ def main() -> None:
     comparison = compare_reports(paths, Classifier(args.model, "ilacs"), manifest=manifest, merge=True)
     elapsed = time.time() - t0
     args.html.write_text(to_html(comparison), encoding="utf-8")
+    shown_model = args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model
     n_band = {b: sum(1 for p in comparison.partnerships if band.get(p) == b) for b in set(BANDS.values())}
     lines = ["## compare across the Ofsted ILACS authorities, by grade band", "",
-             f"Command: `python eval/ofsted_compare.py --model {args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}`"
+             f"Command: `python eval/ofsted_compare.py --model {shown_model}`"
              f" ({len(paths)} PDFs, {len(comparison.partnerships)} authorities, {elapsed:.0f} s; "
              f"{len(comparison.quotes)} findings). The HTML heatmap quotes the reports, so it is written "
              "outside the repository (`--html`).", "",

@@ -190,7 +190,7 @@ print(json.dumps({{"findings": len(docs), "fit_s": dt, "topics": len(set(topics)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10 and 100 reports only; 3 repeats")
-    parser.add_argument("--bertopic-timeout", type=int, default=1800)
+    parser.add_argument("--bertopic-timeout", type=int, default=900)
     args = parser.parse_args()
     if not REPORT.is_file():
         sys.exit(f"bench needs {REPORT} (the shared corpus); it is not here")
