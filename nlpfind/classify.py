@@ -339,7 +339,7 @@ class Finding:
 
 
 def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier], framework: Framework) -> SentenceInput:
-    return SentenceInput(sentence.clean, sentence.section_label, sentence.statement_section,
+    return SentenceInput(sentence.clean, framework.without_grades(sentence.section), sentence.statement_section,
                          sentence.in_finding_section, tuple(q.term for q in quantifiers),
                          framework.section_polarity(sentence.section))
 

@@ -74,6 +74,18 @@ class Framework:
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.themes)
 
+    def without_grades(self, section: tuple[str, ...]) -> str:
+        """The section path as text, with grades stated in headings removed ("...protection: good").
+
+        A heading's grade is the inspectors' verdict on the whole section: the sentence models must
+        not read it, or a finding's polarity would echo the grade rather than its own words.
+        """
+        if not self.evaluation_scale:
+            return " > ".join(section)
+        grades = "|".join(re.escape(g.grade) for g in sorted(self.evaluation_scale, key=lambda g: -len(g.grade)))
+        pattern = re.compile(rf"(?:[:\-–]\s*|\s+)(?:{grades})\.?\s*$", re.I)
+        return " > ".join(pattern.sub("", head) for head in section)
+
     def section_polarity(self, section: tuple[str, ...]) -> str | None:
         """'strength' or 'weakness' when the innermost heading announces one ("Areas for improvement")."""
         for head in reversed(section):

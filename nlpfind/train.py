@@ -27,7 +27,7 @@ def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> l
 
     tagger = QuantifierTagger(framework)
     found = tagger.find_many([s.clean for s in sentences])
-    return [SentenceInput(s.clean, s.section_label, s.statement_section, s.in_finding_section,
+    return [SentenceInput(s.clean, framework.without_grades(s.section), s.statement_section, s.in_finding_section,
                           tuple(f[2] for f in fs), framework.section_polarity(s.section))
             for s, fs in zip(sentences, found)]
 
