@@ -17,8 +17,8 @@ Timings are not tests: nothing here asserts; every number, met or not, goes to B
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import os
 import platform
 import random
@@ -269,7 +269,7 @@ def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> N
               + (f"cold {comp[1000]['cold_s']:.1f} s, warm {comp[1000]['warm_s']:.1f} s, peak RSS "
                  f"{max(comp[1000]['cold_rss_mb'], comp[1000]['warm_rss_mb'])} MB, exponent {cold_exp:.2f}."
                  if 1000 in comp else "not run (--quick)."),
-              "- compare >= 10x faster than BERTopic on the same corpus: see above.", ""]
+              "- compare >= 10x faster than BERTopic on the same corpus: see above (whole compare against BERTopic's fit alone).", ""]
     text = "\n".join(lines)
     (ROOT / "eval" / "BENCH.md").write_text(text, encoding="utf-8")
     print(text)
