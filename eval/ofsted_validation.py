@@ -108,7 +108,9 @@ def main() -> None:
     plot_path = ROOT / "eval" / "ofsted_weakness_by_grade.png"
     plot(rows, plot_path)
     lines = ["## External validation on Ofsted ILACS reports (inspectors' grades)", "",
-             f"Command: `python eval/ofsted_validation.py{' --limit ' + str(args.limit) if args.limit else ''}`", "",
+             f"Command: `python eval/ofsted_validation.py{' --model ' + str(args.model) if args.model else ''}"
+             f"{' --limit ' + str(args.limit) if args.limit else ''}`"
+             f" (sentence model: {args.model or 'models/default'}).", "",
              f"{len(rows)} reports classified with `--framework ilacs` in {elapsed:.0f} s; weakness share = "
              "(weakness + mixed) / non-neutral findings, overall or within a judgement's section. AUC separates "
              "requires improvement / inadequate (positive) from good / outstanding. 'held-out' excludes the "

@@ -221,6 +221,12 @@ def main() -> None:
     write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, " ".join(["python eval/bench/bench.py", *sys.argv[1:]]))
 
 
+def pair_exponent(comp: dict, sizes: list[int]) -> float:
+    """Growth exponent between the two largest runs (cold)."""
+    a, b = comp[sizes[-2]], comp[sizes[-1]]
+    return math.log(b["cold_s"] / a["cold_s"]) / math.log(b["sentences"] / a["sentences"])
+
+
 def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> None:
     base = cls["import_baseline_s"]
     largest = max(sizes)
@@ -249,7 +255,7 @@ def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> N
     lines += ["", f"Growth exponent of time against sentences (log-log fit over {', '.join(map(str, sizes))} reports): "
               f"cold {cold_exp:.2f}, warm {warm_exp:.2f}. The smallest run is dominated by start-up (model "
               "loading); between the two largest runs the exponent is "
-              f"{math.log(comp[sizes[-1]]['cold_s'] / comp[sizes[-2]]['cold_s']) / math.log(comp[sizes[-1]]['sentences'] / comp[sizes[-2]]['sentences']):.2f}"
+              f"{pair_exponent(comp, sizes):.2f}"
               " (cold). A warm cache saves only the sentence embeddings; classification runs again, so warm is "
               "close to cold.", ""]
     if "error" in bt:
@@ -269,7 +275,8 @@ def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> N
               + (f"cold {comp[1000]['cold_s']:.1f} s, warm {comp[1000]['warm_s']:.1f} s, peak RSS "
                  f"{max(comp[1000]['cold_rss_mb'], comp[1000]['warm_rss_mb'])} MB, exponent {cold_exp:.2f}."
                  if 1000 in comp else "not run (--quick)."),
-              "- compare >= 10x faster than BERTopic on the same corpus: see above (whole compare against BERTopic's fit alone).", ""]
+              "- compare >= 10x faster than BERTopic on the same corpus: see above (whole compare against "
+              "BERTopic's fit alone).", ""]
     text = "\n".join(lines)
     (ROOT / "eval" / "BENCH.md").write_text(text, encoding="utf-8")
     print(text)
