@@ -65,9 +65,9 @@ NEUTRAL = ["We read the records of forty children and young people.",
            "The inspection took place between February and April.",
            "Staff described the “Safe and Together” approach – introduced two years ago – as helpful."]
 HEADINGS = {
-    "1": "Statement 1: Children and young people are safer because risks have been identified early and "
+    "1": "Statement 1: Children and young people are safer because risks are identified early and "
          "responded to effectively",
-    "2": "Statement 2: Children and young people's lives improve with high quality planning and support",
+    "2": "Statement 2: Children and young people's lives improve through high quality planning and support",
     "3": "Statement 3: Children, young people and families are meaningfully involved in decisions",
     "4": "Statement 4: Collaborative strategic leadership ensures high standards of service delivery",
 }
@@ -77,7 +77,7 @@ PLACES = {"glenbrae": "Glenbrae", "ardmuir": "Ardmuir", "kinloch": "Kinloch"}
 def report_text(key: str) -> str:
     """An invented report for partnership `key` ("glenbrae" or "ardmuir")."""
     place = PLACES[key]
-    parts = [f"Joint inspection of services for children and young people at risk of harm in {place}", "",
+    parts = [f"Joint inspection of services for young people and children at risk of harm in {place}", "",
              "Introduction", "", " ".join(NEUTRAL), ""]
     for sid in ("1", "2", "3", "4"):
         sents = [f[0] for f in FINDINGS[key] if f[1] == sid]

@@ -14,7 +14,7 @@ RUNNING_HEADER = "Kilbrannan joint inspection report"
 # running header, a contents list, a sentence broken by a page break and by blank lines, and a
 # word hyphenated at a line end.
 PAGES = [
-    """Joint inspection of services for children and young people at risk of harm in Kilbrannan
+    """Joint inspection of services for young people and children at risk of harm in Kilbrannan
 
 Report published 14 October 2025
 
@@ -22,8 +22,8 @@ Contents
 
 Introduction\t2
 Key messages\t2
-Statement 1: Children and young people are safer because risks have been identified early and responded to effectively\t3
-Statement 2: Children and young people's lives improve with high quality planning and support\t3
+Statement 1: Children and young people are safer because risks are identified early and responded to effectively\t3
+Statement 2: Children and young people's lives improve through high quality planning and support\t3
 Statement 3: Children, young people and families are involved in decisions about their lives\t4
 Statement 4: Collaborative strategic leadership ensures high standards of service delivery ........ 4
 Conclusion\t5
@@ -45,7 +45,7 @@ Key messages
 2
 """,  # noqa: E501
     f"""{RUNNING_HEADER}
-Statement 1: Children and young people are safer because risks have been identified early and responded to effectively
+Statement 1: Children and young people are safer because risks are identified early and responded to effectively
 
 Recognising and responding to concerns
 
@@ -54,7 +54,7 @@ In almost all of the records we read, staff recognised concerns about harm and a
 Police, health and social work staff shared information well, and the referral process was well under-
 stood by managers in every service.
 
-Statement 2: Children and young people's lives improve with high quality planning and support
+Statement 2: Children and young people's lives improve through high quality planning and support
 
 Assessment and planning
 
@@ -122,7 +122,7 @@ PAGED_SENTENCES = [
 # kinds: title, heading, subheading, para, number (numbered list item), bullet, newpage.
 # A "\f" inside a paragraph is where the PDF starts a new page (mid-sentence).
 BLOCKS: list[tuple[str, str]] = [
-    ("title", "Joint inspection of services for children and young people at risk of harm in Kilbrannan"),
+    ("title", "Joint inspection of services for young people and children at risk of harm in Kilbrannan"),
     ("heading", "Introduction"),
     ("para", "This joint inspection took place between April and June 2025. Inspectors from the Care "
              "Inspectorate, Education Scotland, Healthcare Improvement Scotland and His Majesty's "
@@ -137,7 +137,7 @@ BLOCKS: list[tuple[str, str]] = [
     ("bullet", "Children and young people told us that they trusted their key workers."),
     ("bullet", "The partnership had not yet shown the impact of its improvement plans on children's lives."),
     ("newpage", ""),
-    ("heading", "Statement 1: Children and young people are safer because risks have been identified early "
+    ("heading", "Statement 1: Children and young people are safer because risks are identified early "
                 "and responded to effectively"),
     ("subheading", "Recognising and responding to concerns"),
     ("para", "In almost all of the records we read, staff recognised concerns about harm and acted on them "
@@ -154,7 +154,7 @@ BLOCKS: list[tuple[str, str]] = [
              "organised over the previous two years. A few staff in adult services were less sure about how "
              "to \f share their concerns about children whose parents were using their service, and the "
              "partnership had begun to address this."),
-    ("heading", "Statement 2: Children and young people's lives improve with high quality planning and support"),
+    ("heading", "Statement 2: Children and young people's lives improve through high quality planning and support"),
     ("subheading", "Assessment and planning"),
     ("para", "In the majority of the records we read, the quality of assessments of risk and need was good "
              "or better. The quality of chronologies was weaker, and in a significant minority of records "

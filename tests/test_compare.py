@@ -69,17 +69,17 @@ F = {
     "neutral3": ("This report sets out what we found.", "none", "neutral", ()),
 }
 HEADINGS = {
-    "1": "Statement 1: Children and young people are safer because risks have been identified early and "
+    "1": "Statement 1: Children and young people are safer because risks are identified early and "
          "responded to effectively",
-    "2": "Statement 2: Children and young people's lives improve with high quality planning and support",
+    "2": "Statement 2: Children and young people's lives improve through high quality planning and support",
     "3": "Statement 3: Children, young people and families are meaningfully involved",
-    "4": "Statement 4: Collaborative strategic leadership, planning and operational management",
+    "4": "Statement 4: Collaborative leadership, planning and operational management",
 }
 
 
 def report_text(place: str, keys: list[str], title: str | None = None) -> str:
     """An invented report for `place` holding the findings `keys`, grouped under statement headings."""
-    title = title or ("Report of a joint inspection of services for children and young people at risk of harm "
+    title = title or ("Report of a joint inspection of services for young people and children at risk of harm "
                       f"in {place}")
     parts = [title, "", "Introduction", "", f"{F['neutral1'][0]} {F['neutral2'][0]} {F['neutral3'][0]}", ""]
     for sid in ("1", "2", "3", "4"):
@@ -195,10 +195,10 @@ def all_reports(d: Path) -> list[Path]:
 
 # -- partnership names -----------------------------------------------------------------------------
 @pytest.mark.parametrize("text,name", [
-    ("Report of a joint inspection of services for children and young people at risk of harm in Glenmoray\n\n"
+    ("Report of a joint inspection of services for young people and children at risk of harm in Glenmoray\n\n"
      "Prepared by the Care Inspectorate", "Glenmoray"),
     ("Services for children and young people in Eastbrook and Fairhaven\nMarch 2016", "Eastbrook and Fairhaven"),
-    ("A joint inspection of services for children and young people in the Kilbannock Council area found",
+    ("A joint inspection of services for young people and children in the Kilbannock Council area found",
      "Kilbannock"),
     ("Services for children and young people in Port\nServices for children and young people in Port Ellan "
      "April 2018\nServices for children and young people in Port Ellan", "Port Ellan"),

@@ -32,7 +32,7 @@ def big_report(n: int) -> str:
         return f"{OPENERS[i % 5]}, {SUBJECTS[i % 7]} {ACTIONS[i % 6]} for child {i}."
 
     paras = [" ".join(sentence(i) for i in range(p, min(p + 5, n))) for p in range(0, n, 5)]
-    return ("Statement 2: Children and young people's lives improve with high quality planning and support\n\n"
+    return ("Statement 2: Children and young people's lives improve through high quality planning and support\n\n"
             + "\n\n".join(paras) + "\n")
 
 

@@ -12,7 +12,7 @@ from nlpfind.read import read_document
 from nlpfind.segment import segment
 from nlpfind.structure import find_artefacts, parse_blocks, split_lines
 
-STATEMENT_1 = ("Statement 1: Children and young people are safer because risks have been identified early and "
+STATEMENT_1 = ("Statement 1: Children and young people are safer because risks are identified early and "
                "responded to effectively")
 
 

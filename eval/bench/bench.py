@@ -117,7 +117,7 @@ def make_corpus(folder: Path, n_reports: int, pool: list[str], seed: int = 0, pe
     total = 0
     for r in range(n_reports):
         name = "".join(chr(ord("a") + (r // 26 ** k) % 26) for k in range(3)).title()
-        parts = [f"Report of a joint inspection of services for children and young people at risk of harm in "
+        parts = [f"Report of a joint inspection of services for young people and children at risk of harm in "
                  f"Bench {name}", "", "Key messages", ""]
         sents = rng.choices(pool, k=per_report)
         total += len(sents)
