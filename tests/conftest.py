@@ -50,3 +50,21 @@ def paged_report(tmp_path) -> Path:
     path = tmp_path / "kilbrannan-paged.txt"
     path.write_text(PAGED_TEXT, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def isolated_env(monkeypatch, tmp_path):
+    """No report folders, debug mode or caches from the environment; the embedding cache lives in tmp_path."""
+    monkeypatch.delenv("NLPFIND_REPORTS", raising=False)
+    monkeypatch.delenv("NLPFIND_DEBUG", raising=False)
+    monkeypatch.setenv("NLPFIND_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A small model with no embeddings (see reliability_helpers), saved once per module."""
+    from reliability_helpers import train_tiny_model
+
+    path = tmp_path_factory.mktemp("tiny") / "tiny-model"
+    train_tiny_model().to_disk(path)
+    return path

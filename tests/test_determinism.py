@@ -13,20 +13,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE
-from reliability_helpers import REPO, report_text, train_tiny_model
+from reliability_helpers import REPO, report_text
 
 SEEDS = ("0", "12345", "random")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "tiny-model"
-    train_tiny_model().to_disk(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from reliability_helpers import (
     copy_model,
     report_text,
     run_cli,
-    train_tiny_model,
     tree_digest,
     write_corpus,
     write_fast_config,
@@ -36,20 +35,8 @@ from typer.testing import CliRunner
 
 from nlpfind.cli import app
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.delenv("NLPFIND_REPORTS", raising=False)
-    monkeypatch.setenv("NLPFIND_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "tiny-model"
-    train_tiny_model().to_disk(path)
-    return path
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals"),
+              pytest.mark.usefixtures("isolated_env")]
 
 
 def _findings(model, text: str) -> list[dict]:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from reliability_helpers import REPO, train_tiny_model
+from reliability_helpers import REPO
 
 SUBJECTS = ["staff", "social workers", "health visitors", "police officers", "teachers", "managers", "leaders"]
 ACTIONS = ["shared concerns about the child promptly", "recorded the reasons for their decisions",
@@ -34,13 +34,6 @@ def big_report(n: int) -> str:
     paras = [" ".join(sentence(i) for i in range(p, min(p + 5, n))) for p in range(0, n, 5)]
     return ("Statement 2: Children and young people's lives improve through high quality planning and support\n\n"
             + "\n\n".join(paras) + "\n")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "tiny-model"
-    train_tiny_model().to_disk(path)
-    return path
 
 
 MEASURE = r"""

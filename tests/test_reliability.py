@@ -29,7 +29,6 @@ from reliability_helpers import (
     label_lines,
     report_text,
     run_cli,
-    train_tiny_model,
     tree_digest,
     write_corpus,
     write_fast_config,
@@ -45,19 +44,7 @@ PDF_LINES = ["Most staff shared concerns about children promptly and recorded th
 BIG_BYTES = 60 * 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    """No report folders or caches from the environment; the embedding cache lives in tmp_path."""
-    monkeypatch.delenv("NLPFIND_REPORTS", raising=False)
-    monkeypatch.delenv("NLPFIND_DEBUG", raising=False)
-    monkeypatch.setenv("NLPFIND_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "tiny-model"
-    train_tiny_model().to_disk(path)
-    return path
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 @pytest.fixture(scope="module")
