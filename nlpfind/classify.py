@@ -7,6 +7,7 @@ scikit-learn logistic regressions while training; a saved model holds only their
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -178,7 +179,7 @@ class FindingModel:
                 arrays[f"{name}.intercept"] = np.ascontiguousarray(head.intercept_, dtype=np.float32)
             save_file(arrays, str(tmp / "weights.safetensors"))
             _write_json(tmp / "featurizer.json", fmeta)
-            meta = dict(self.meta)
+            meta = {k: v for k, v in self.meta.items() if k not in ("path", "fingerprint")}  # facts of a loaded copy
             meta.update({
                 "nlpfind_version": __version__, "format_version": FORMAT_VERSION,
                 "framework": self.framework_id, "embedding_model": self.embedding_model,
@@ -215,6 +216,10 @@ class FindingModel:
                 raise ModelError(f"{path}: model is incomplete (missing {name}); retrain with 'nlpfind train'")
         meta = _read_json(path / "meta.json")
         meta["path"] = str(path)
+        digest = hashlib.sha1()
+        for name in MODEL_FILES:  # what the model is, for caches of its outputs
+            digest.update((path / name).read_bytes())
+        meta["fingerprint"] = digest.hexdigest()
         fmeta = _read_json(path / "featurizer.json")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{path}: model format {meta.get('format_version')!r} was made by nlpfind "

@@ -53,7 +53,8 @@ def compare(
     model: Path = typer.Option(None, "--model", "-m", help="Model folder; default: models/default."),
     merge: bool = typer.Option(False, "--merge", help="Combine reports that name the same partnership "
                                "(default: stop and say which)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the sentence embedding cache."),
+    no_cache: bool = typer.Option(False, "--no-cache",
+                                  help="Do not read or write the cache (sentence embeddings and classified reports)."),
 ) -> None:
     """Recurring strengths and areas for improvement across partnership reports, by theme."""
     from .cli import fail, write_output

@@ -334,7 +334,8 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     `on_error` "skip" leaves an unreadable report out (with a warning naming it), "stop" raises.
     Two reports naming the same partnership raise InputError unless `merge`. `embedder` embeds
     findings for theme assignment and discovery (default: the model's embedding model); its
-    vectors, and the classifier's, are cached on disk by content hash under `cache_dir`.
+    vectors, the classifier's, and each report's classified findings are cached on disk by content
+    hash under `cache_dir` (see nlpfind.findings_cache).
     """
     from .classify import Classifier
     from .read import read_document
@@ -409,10 +410,18 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         classifier = copy.copy(classifier)
         classifier.embeddings = cached(classifier.model.embedder())
 
+    from .findings_cache import FindingsCache
+
+    found_cache = FindingsCache(root / "findings", classifier) if use_cache else None
     t_start = time.perf_counter()
     for n, (read, (path, doc)) in enumerate(zip(reads, docs), start=1):
         say(f"classifying {path.name} ({n}/{len(docs)})")
-        read.findings = [f for f in classifier.classify_text(doc.text, read.report) if f.polarity in FINDING_POLARITIES]
+        hit = found_cache.get(doc.text, read.report) if found_cache else None
+        if hit is None:
+            hit = [f for f in classifier.classify_text(doc.text, read.report) if f.polarity in FINDING_POLARITIES]
+            if found_cache:
+                found_cache.put(doc.text, read.report, hit)
+        read.findings = hit
         if not read.findings:
             warning(f"{path}: no findings (strengths or areas for improvement) found")
     sources = _name_partnerships(reads, rows, merge)

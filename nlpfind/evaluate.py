@@ -90,8 +90,13 @@ SYSTEMS = {
 
 def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5,
              systems: Sequence[str] = tuple(SYSTEMS), progress: Callable[[str], None] | None = None,
-             config: TrainConfig | None = None, corpus: Corpus | None = None) -> EvaluationResult:
+             config: TrainConfig | None = None, corpus: Corpus | None = None,
+             fold_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None) -> EvaluationResult:
     """Cross-validate each system with folds grouped by partnership.
+
+    `fold_embeddings(k)` (optional) gives the (sentence, description) embeddings to use in fold k
+    instead of the configured model's, for encoders fine-tuned per fold on the training folds only
+    (eval/finetune); it applies to the systems that use embeddings (minilm-lr, nlpfind).
 
     Metrics are reported for every sentence and for each framework's reports separately (the
     manifest's `framework` column; empty means the corpus framework); `metrics` holds the
@@ -134,7 +139,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                                embed_texts(description_texts(framework), name))
         return emb_cache[name]
 
-    if need_minilm:
+    if need_minilm and fold_embeddings is None:
         embeddings("minilm")
     splits = list(GroupKFold(n_splits=folds).split(inputs, groups=groups))
     results = []
@@ -143,7 +148,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         pred_s = np.empty(len(sents), dtype=object)
         pred_p = np.empty(len(sents), dtype=object)
         pred_t: list = [()] * len(sents)
-        for train_idx, test_idx in splits:
+        for fold, (train_idx, test_idx) in enumerate(splits):
             if name == "majority":
                 from collections import Counter
 
@@ -166,6 +171,9 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                              if cfg.embedding_weight or cfg.similarity_weight else (None, None))
                 if not cfg.similarity_weight:
                     desc = None
+            if fold_embeddings is not None and emb is not None:
+                emb, fold_desc = fold_embeddings(fold)
+                desc = fold_desc if desc is not None else None
             tr = [inputs[i] for i in train_idx]
             te = [inputs[i] for i in test_idx]
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],

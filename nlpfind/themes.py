@@ -239,7 +239,10 @@ def proper_nouns(texts: Sequence[str]) -> frozenset[str]:
         words = list(re.finditer(r"[A-Za-z][A-Za-z'’-]*", text))
         for k, m in enumerate(words):
             word = m.group(0)
-            initial = m.start() == 0 or not re.search(r"[A-Za-z0-9,;:]\s*$", text[:m.start()])
+            j = m.start() - 1  # the character before the word, spaces skipped (a regex on text[:start] is quadratic)
+            while j >= 0 and text[j].isspace():
+                j -= 1
+            initial = j < 0 or not (text[j].isascii() and (text[j].isalnum() or text[j] in ",;:"))
             if initial and not (word[0].isupper() and k + 1 < len(words) and words[k + 1].group(0)[0].isupper()
                                 and text[m.end():words[k + 1].start()] == " "):
                 continue  # sentence-initial (or after a quotation mark) and not followed by a name: no evidence

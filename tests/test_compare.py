@@ -382,6 +382,69 @@ def test_cache_reuse_embeds_only_the_new_report(reports, classifier, tmp_path):
     assert third.embedded == [] and c3.as_dict() == c2.as_dict()
 
 
+def _count_classified(monkeypatch) -> list[str]:
+    from nlpfind.classify import Classifier
+
+    seen: list[str] = []
+    real = Classifier.classify_text
+
+    def counting(self, text, report="report", **kw):
+        seen.append(report)
+        return real(self, text, report, **kw)
+
+    monkeypatch.setattr(Classifier, "classify_text", counting)
+    return seen
+
+
+def test_findings_cache_skips_classifying_unchanged_reports(reports, classifier, tmp_path, monkeypatch):
+    from nlpfind.compare_render import to_json
+
+    c1 = run(all_reports(reports), classifier, tmp_path)
+    seen = _count_classified(monkeypatch)
+    c2 = run(all_reports(reports), classifier, tmp_path)
+    assert seen == [] and to_json(c2) == to_json(c1)
+    name, place, keys = EXTRA
+    (reports / name).write_text(report_text(place, keys), encoding="utf-8")
+    (reports / "glenmoray-2023.txt").write_text(
+        (reports / "glenmoray-2023.txt").read_text(encoding="utf-8") + "\nStaff supervision was rarely recorded.\n",
+        encoding="utf-8")
+    run(all_reports(reports), classifier, tmp_path)
+    assert sorted(seen) == ["glenmoray-2023", "strathcarrow-2024"]  # the changed and the new report only
+
+
+def test_findings_cache_damaged_entry_is_classified_again(reports, classifier, tmp_path, monkeypatch):
+    from nlpfind.compare_render import to_json
+
+    c1 = run(all_reports(reports), classifier, tmp_path)
+    entries = sorted((tmp_path / "cache" / "findings").rglob("*.json"))
+    assert len(entries) == len(all_reports(reports))
+    entries[0].write_text('{"version": 1, "findings": [[1, 2', encoding="utf-8")
+    seen = _count_classified(monkeypatch)
+    c2 = run(all_reports(reports), classifier, tmp_path)
+    assert len(seen) == 1 and to_json(c2) == to_json(c1)
+    json.loads(entries[0].read_text(encoding="utf-8"))  # rewritten whole
+
+
+def test_findings_cache_is_keyed_by_model_and_off_with_no_cache(reports, classifier, tmp_path, monkeypatch):
+    from nlpfind.classify import Classifier
+    from nlpfind.findings_cache import classifier_fingerprint
+
+    model_dir = Path(classifier.model.meta["path"])
+    other = tmp_path / "other-model"
+    shutil.copytree(model_dir, other)
+    meta = json.loads((other / "meta.json").read_text())
+    meta["theme_threshold"] = 0.99
+    (other / "meta.json").write_text(json.dumps(meta))
+    assert classifier_fingerprint(Classifier(other)) != classifier_fingerprint(classifier)
+    assert classifier_fingerprint(Classifier(model_dir)) == classifier_fingerprint(classifier)
+    run(all_reports(reports), classifier, tmp_path)
+    seen = _count_classified(monkeypatch)
+    run(all_reports(reports), Classifier(other), tmp_path)
+    assert len(seen) == len(all_reports(reports))
+    run(all_reports(reports), classifier, tmp_path, cache_dir=tmp_path / "off", use_cache=False)
+    assert not (tmp_path / "off").exists()
+
+
 # -- small corpora ---------------------------------------------------------------------------------
 def test_two_reports_give_themes(reports, classifier, tmp_path):
     paths = [reports / "glenmoray-2023.txt", reports / "eastbrook-2022.txt"]

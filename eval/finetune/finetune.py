@@ -1,0 +1,194 @@
+"""Fine-tune all-MiniLM-L6-v2 on the labelled sentences, per cross-validation fold (GPU machine).
+
+    python eval/finetune/finetune.py --data .gpu --out OUT [--epochs 8] [--quick]
+
+For each of the folds written by export.py the encoder is fine-tuned on the other folds only
+(statement, polarity and theme heads on the mean-pooled sentence embedding, one summed loss,
+home-framework sentences weighted `home_weight`), then every sentence and every description is
+embedded with it: OUT/fold_embeddings.npz holds `fold{k}` (sentences) and `desc{k}`
+(descriptions) for the fold-k encoder, so a fold's test sentences are embedded by an encoder that
+never saw them. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
+fold. Finally the encoder is fine-tuned on all sentences and saved as float16 safetensors in
+parts of under 16 MB (OUT/final.partN.safetensors), for `join_final.py` to reassemble.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def load(data: Path):
+    rows = [json.loads(line) for line in (data / "data.jsonl").open(encoding="utf-8")]
+    meta = json.loads((data / "meta.json").read_text(encoding="utf-8"))
+    return rows, meta
+
+
+def targets(rows, meta):
+    st = {s: k for k, s in enumerate(meta["statements"])}
+    po = {p: k for k, p in enumerate(["strength", "weakness", "mixed", "neutral"])}
+    th = {t: k for k, t in enumerate(meta["themes"])}
+    y_s = torch.tensor([st[r["statement"]] for r in rows])
+    y_p = torch.tensor([po[r["polarity"]] for r in rows])
+    y_t = torch.zeros(len(rows), len(th))
+    for i, r in enumerate(rows):
+        for t in r["themes"]:
+            y_t[i, th[t]] = 1.0
+    w = torch.tensor([meta["home_weight"] if r["domain"] == meta["home"] else 1.0 for r in rows])
+    return y_s, y_p, y_t, w
+
+
+def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, seed: int, max_steps: int | None,
+          tasks: tuple[str, ...] = ("statement", "polarity", "themes"), freeze_embeddings: bool = False):
+    from sentence_transformers import SentenceTransformer
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    model = SentenceTransformer(str(model_dir), device=device)
+    model.float()
+    if freeze_embeddings:  # word/position embeddings stay the packaged ones: fewer weights to learn and to ship
+        for p in model[0].auto_model.embeddings.parameters():
+            p.requires_grad_(False)
+    dim = model.get_sentence_embedding_dimension()
+    heads = torch.nn.ModuleDict({"s": torch.nn.Linear(dim, int(y_s.max()) + 1 if len(y_s) else 5),
+                                 "p": torch.nn.Linear(dim, 4), "t": torch.nn.Linear(dim, y_t.shape[1])}).to(device)
+    # class weights: balanced, as nlpfind's heads
+    def balanced(y, n):
+        c = torch.bincount(y, minlength=n).float()
+        return (len(y) / (n * c.clamp(min=1))).to(device)
+    ws, wp = balanced(y_s, heads["s"].out_features), balanced(y_p, 4)
+    pos = y_t.sum(0).clamp(min=1)
+    wt = ((len(y_t) - pos) / pos).clamp(max=20).sqrt().to(device)
+    opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.requires_grad], "lr": 4e-5},
+                             {"params": heads.parameters(), "lr": 2e-3}], weight_decay=0.01)
+    batch = 32
+    steps = epochs * math.ceil(len(texts) / batch)
+    if max_steps:
+        steps = min(steps, max_steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
+    g = torch.Generator().manual_seed(seed)
+    step = 0
+    model.train()
+    while step < steps:
+        order = torch.randperm(len(texts), generator=g)
+        for b in range(0, len(order), batch):
+            idx = order[b:b + batch]
+            feats = model.tokenize([texts[i] for i in idx])
+            feats = {k: v.to(device) if torch.is_tensor(v) else v for k, v in feats.items()}
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+                emb = model(feats)["sentence_embedding"]
+            emb = emb.float()
+            wi = w[idx].to(device)
+            loss = emb.sum() * 0.0
+            if "statement" in tasks:
+                loss = loss + (F.cross_entropy(heads["s"](emb), y_s[idx].to(device), weight=ws, reduction="none") * wi).mean()
+            if "polarity" in tasks:
+                loss = loss + (F.cross_entropy(heads["p"](emb), y_p[idx].to(device), weight=wp, reduction="none") * wi).mean()
+            if "themes" in tasks:
+                bce = F.binary_cross_entropy_with_logits(heads["t"](emb), y_t[idx].to(device), pos_weight=wt,
+                                                         reduction="none")
+                loss = loss + (bce.mean(1) * wi).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(heads.parameters()), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step >= steps:
+                break
+    model.eval()
+    return model, heads
+
+
+def predict(model, heads, texts, device):
+    emb = model.encode(texts, batch_size=256, convert_to_tensor=True, normalize_embeddings=False, device=device)
+    with torch.no_grad():
+        emb = emb.float()
+        return (heads["s"](emb).argmax(1).cpu().numpy(), heads["p"](emb).argmax(1).cpu().numpy(),
+                (torch.sigmoid(heads["t"](emb)) >= 0.5).cpu().numpy())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path(".gpu"))
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--quick", action="store_true", help="2 steps per fit, 2 folds (a CPU smoke test)")
+    ap.add_argument("--no-final", action="store_true")
+    ap.add_argument("--tasks", default="statement,polarity,themes", help="losses to train on, comma-separated")
+    ap.add_argument("--freeze-embeddings", action="store_true", help="keep the packaged word embeddings (not saved)")
+    args = ap.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    rows, meta = load(args.data)
+    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    texts = [r["text"] for r in rows]
+    y_s, y_p, y_t, w = targets(rows, meta)
+    fold = np.array([r["fold"] for r in rows])
+    args.out.mkdir(parents=True, exist_ok=True)
+    arrays, preds, log = {}, {"statement": [None] * len(rows), "polarity": [None] * len(rows),
+                              "themes": [None] * len(rows)}, []
+    pol = ["strength", "weakness", "mixed", "neutral"]
+    folds = range(2 if args.quick else meta["folds"])
+    for k in folds:
+        t0 = time.time()
+        tr = np.flatnonzero(fold != k)
+        te = np.flatnonzero(fold == k)
+        model, heads = train(args.data / "minilm", [texts[i] for i in tr], y_s[tr], y_p[tr], y_t[tr], w[tr],
+                             args.epochs, device, seed=k, max_steps=2 if args.quick else None, tasks=tasks,
+                             freeze_embeddings=args.freeze_embeddings)
+        with torch.no_grad():
+            arrays[f"fold{k}"] = model.encode(texts, batch_size=256, normalize_embeddings=True).astype(np.float16)
+            arrays[f"desc{k}"] = model.encode(meta["descriptions"], batch_size=256,
+                                              normalize_embeddings=True).astype(np.float16)
+            s, p, t = predict(model, heads, [texts[i] for i in te], device)
+        for j, i in enumerate(te):
+            preds["statement"][i] = meta["statements"][s[j]]
+            preds["polarity"][i] = pol[p[j]]
+            preds["themes"][i] = [meta["themes"][c] for c in np.flatnonzero(t[j])]
+        log.append({"fold": k, "train": len(tr), "test": len(te), "seconds": round(time.time() - t0, 1)})
+        print(log[-1], flush=True)
+    np.savez_compressed(args.out / "fold_embeddings.npz", **arrays)
+    (args.out / "predictions.json").write_text(json.dumps({"predictions": preds, "log": log,
+                                                           "data_hash": meta["data_hash"], "epochs": args.epochs,
+                                                           "tasks": list(tasks), "frozen_embeddings": args.freeze_embeddings,
+                                                           "device": torch.cuda.get_device_name() if device == "cuda"
+                                                           else "cpu", "torch": torch.__version__}))
+    if args.no_final:
+        return
+    t0 = time.time()
+    model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=0,
+                     max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model[0].auto_model.state_dict().items()
+             if not (args.freeze_embeddings and k.startswith("embeddings."))}
+    from safetensors.torch import save_file
+
+    pieces = {}
+    for key in sorted(state):  # tensors over the 16 MB file limit (the word embeddings) go in row blocks
+        rows = max(1, 7_000_000 // max(1, state[key][0].numel() * 2)) if state[key].dim() else 1
+        if state[key].numel() * 2 > 15_000_000:
+            for r in range(0, state[key].shape[0], rows):
+                pieces[f"{key}::rows{r}"] = state[key][r:r + rows].contiguous()
+        else:
+            pieces[key] = state[key]
+    state = pieces
+    part, size, n = {}, 0, 0
+    for key in sorted(state):
+        nbytes = state[key].numel() * 2
+        if part and size + nbytes > 15_000_000:
+            save_file(part, str(args.out / f"final.part{n}.safetensors"))
+            part, size, n = {}, 0, n + 1
+        part[key] = state[key]
+        size += nbytes
+    save_file(part, str(args.out / f"final.part{n}.safetensors"))
+    print({"final_seconds": round(time.time() - t0, 1), "parts": n + 1}, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Classified findings stored on disk by report content, model and code, for `compare`.
+
+Comparing a programme of reports again (one report added, a threshold changed) should not
+classify every report again. A report's findings are keyed by a hash of its text, the
+framework, the model's files and nlpfind's own source: any change to one of them is a miss.
+Entries are written atomically (temporary file + rename), so concurrent runs and a killed run
+leave either a whole entry or none; a damaged entry is treated as a miss and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from .classify import Classifier, Finding
+from .quantify import Quantifier
+
+ENTRY_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of nlpfind's source files: a code change invalidates cached classifications."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def classifier_fingerprint(classifier: Classifier) -> str | None:
+    """What a classification depends on besides the text; None when it cannot be pinned down
+    (a model built in memory rather than loaded from disk)."""
+    model_hash = classifier.model.meta.get("fingerprint")
+    if not model_hash:
+        return None
+    digest = hashlib.sha1()
+    for part in (model_hash, repr(classifier.framework), code_fingerprint(), str(classifier.statement_from_section),
+                 str(getattr(classifier.model.embedder(), "key", "")) if classifier.model.uses_embeddings() else ""):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class FindingsCache:
+    """One JSON file of findings per (report text, classifier) under `directory`."""
+
+    def __init__(self, directory: str | Path, classifier: Classifier) -> None:
+        self.dir = Path(directory)
+        self.fingerprint = classifier_fingerprint(classifier)
+
+    @property
+    def enabled(self) -> bool:
+        return self.fingerprint is not None
+
+    def _path(self, text: str, report: str) -> Path:
+        digest = hashlib.sha1(f"{self.fingerprint}\0{report}\0".encode() + text.encode("utf-8")).hexdigest()
+        return self.dir / digest[:2] / f"{digest}.json"
+
+    def get(self, text: str, report: str) -> list[Finding] | None:
+        """The cached findings of `text` (as report `report`), or None on a miss."""
+        if not self.enabled:
+            return None
+        path = self._path(text, report)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != ENTRY_VERSION:
+                return None
+            return [_finding(report, row) for row in data["findings"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: classify again and overwrite
+
+    def put(self, text: str, report: str, findings: list[Finding]) -> None:
+        if not self.enabled:
+            return
+        path = self._path(text, report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [_row(f) for f in findings]
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"version": ENTRY_VERSION, "findings": rows}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _row(f: Finding) -> list:
+    return [f.index, f.start, f.end, f.text, f.section, f.statement, f.statement_scores, f.polarity,
+            f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes)]
+
+
+def _finding(report: str, row: list) -> Finding:
+    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes = row
+    return Finding(report, int(index), int(start), int(end), str(text), str(section), str(statement), dict(s_scores),
+                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes))
