@@ -162,7 +162,7 @@ def evaluate(
 
     try:
         cfg = _config_for(model, config)
-        result = run_evaluation(corpus, reports, folds=folds, progress=_say, config=cfg)
+        result = run_evaluation(corpus, reports, config, folds=folds, progress=_say, config=cfg)
     except NlpfindError as exc:
         fail(str(exc))
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])

@@ -55,6 +55,8 @@ def compare(
                                "(default: stop and say which)."),
     no_cache: bool = typer.Option(False, "--no-cache",
                                   help="Do not read or write the cache (sentence embeddings and classified reports)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Processes that classify reports; default: one per "
+                                "CPU (used from 4 uncached reports per process); 1 = this process only."),
 ) -> None:
     """Recurring strengths and areas for improvement across partnership reports, by theme."""
     from .cli import fail, write_output
@@ -70,7 +72,8 @@ def compare(
             fail("give at least two report files, or --dir DIR")
         result = compare_reports(paths, manifest=manifest, min_partnerships=min_partnerships,
                                  on_error=on_error.value, progress=say, model=model, merge=merge,
-                                 use_cache=not no_cache, warn=lambda m: typer.echo(f"nlpfind: warning: {m}", err=True))
+                                 use_cache=not no_cache, workers=workers,
+                                 warn=lambda m: typer.echo(f"nlpfind: warning: {m}", err=True))
     except NlpfindError as exc:
         fail(str(exc))
     from . import compare_render as views

@@ -328,14 +328,15 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
                     cache_dir: str | Path | None = None, progress: Callable[[str], None] | None = None, *,
                     embedder: TextEmbedder | None = None, model: str | Path | None = None, merge: bool = False,
                     use_cache: bool = True, theme_settings: ThemeSettings | None = None,
-                    warn: Callable[[str], None] | None = None) -> Comparison:
+                    warn: Callable[[str], None] | None = None, workers: int | None = None) -> Comparison:
     """Classify the reports and build the partnership x theme comparison.
 
     `on_error` "skip" leaves an unreadable report out (with a warning naming it), "stop" raises.
     Two reports naming the same partnership raise InputError unless `merge`. `embedder` embeds
     findings for theme assignment and discovery (default: the model's embedding model); its
     vectors, the classifier's, and each report's classified findings are cached on disk by content
-    hash under `cache_dir` (see nlpfind.findings_cache).
+    hash under `cache_dir` (see nlpfind.findings_cache). `workers` processes classify the reports
+    (default: one per CPU; 1 classifies in this process); output does not depend on it.
     """
     from .classify import Classifier
     from .read import read_document
@@ -406,22 +407,38 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
 
         return caches.setdefault(emb.key, EmbeddingCache(root / "embeddings", emb).encode)
 
+    own_embeddings = classifier.embeddings is not None  # the caller's: workers could not use them
     if classifier.model.uses_embeddings() and classifier.embeddings is None:
         classifier = copy.copy(classifier)
         classifier.embeddings = cached(classifier.model.embedder())
 
     from .findings_cache import FindingsCache
+    from .parallel import classify_reports, default_workers
 
     found_cache = FindingsCache(root / "findings", classifier) if use_cache else None
     t_start = time.perf_counter()
-    for n, (read, (path, doc)) in enumerate(zip(reads, docs), start=1):
-        say(f"classifying {path.name} ({n}/{len(docs)})")
+    missing = []
+    for read, (path, doc) in zip(reads, docs):
         hit = found_cache.get(doc.text, read.report) if found_cache else None
         if hit is None:
-            hit = [f for f in classifier.classify_text(doc.text, read.report) if f.polarity in FINDING_POLARITIES]
-            if found_cache:
-                found_cache.put(doc.text, read.report, hit)
-        read.findings = hit
+            missing.append((read, path, doc))
+        read.findings = hit or []
+    if len(missing) < len(reads):
+        say(f"{len(reads) - len(missing)} of {len(reads)} reports classified before (cache)")
+    pooled = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier,
+                              1 if own_embeddings else default_workers() if workers is None else workers,
+                              str(root) if use_cache else None,
+                              lambda n: say(f"classifying reports ({n}/{len(missing)})"))
+    for k, (read, path, doc) in enumerate(missing):
+        if pooled is not None:
+            read.findings = pooled[k]
+        else:
+            say(f"classifying {path.name} ({k + 1}/{len(missing)})")
+            read.findings = [f for f in classifier.classify_text(doc.text, read.report)
+                             if f.polarity in FINDING_POLARITIES]
+        if found_cache:
+            found_cache.put(doc.text, read.report, read.findings)
+    for read, (path, _doc) in zip(reads, docs):
         if not read.findings:
             warning(f"{path}: no findings (strengths or areas for improvement) found")
     sources = _name_partnerships(reads, rows, merge)
@@ -446,14 +463,21 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     order = {t.term: i for i, t in enumerate(classifier.framework.quantifiers)}
     quotes = tuple(_quote(f, by_report[f.report].partnership, assignment.assignments[i])
                    for i, f in enumerate(findings))
+    by_theme: dict[str, list[Quote]] = {}
+    for q in quotes:
+        for t in q.themes:
+            by_theme.setdefault(t, []).append(q)
     themes = []
     for info in assignment.themes:
-        members = [q for q in quotes if info.id in q.themes]
+        members = by_theme.get(info.id, [])
         if not members:
             continue
+        by_partnership: dict[str, list[Quote]] = {}
+        for q in members:
+            by_partnership.setdefault(q.partnership, []).append(q)
         cells = []
         for p in partnerships:
-            qs = tuple(q for q in members if q.partnership == p)
+            qs = tuple(by_partnership.get(p, ()))
             if not qs:
                 continue
             strength = sum(q.polarity in ("strength", "mixed") for q in qs)

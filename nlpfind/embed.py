@@ -51,6 +51,8 @@ class Embedder:
     name: str = DEFAULT_MODEL
     batch_size: int = 64
     _model: object = None
+    #: a folder of fine-tuned encoder layers to overlay on `name` (see TUNED_DIR), or None
+    tuned: str | Path | None = None
 
     @property
     def model(self):
@@ -69,13 +71,35 @@ class Embedder:
             except Exception as exc:  # many loader error types; all mean "not a usable model"
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise ModelError(f"{path}: cannot load embedding model ({first[:200]})") from None
+            if self.tuned is not None:
+                self._apply_tuned(self._model)
         return self._model
+
+    def _apply_tuned(self, model) -> None:
+        """Overlay fine-tuned encoder layers (eval/finetune) on the packaged MiniLM."""
+        import torch
+        from safetensors.torch import load_file
+
+        weights_file = Path(self.tuned) / TUNED_WEIGHTS
+        try:
+            weights = {k: v.to(torch.float32) for k, v in load_file(str(weights_file)).items()}
+        except Exception as exc:  # safetensors raises several types for damaged files
+            raise ModelError(f"{weights_file}: cannot read fine-tuned encoder weights ({exc})") from None
+        result = model[0].auto_model.load_state_dict(weights, strict=False)
+        strange = [k for k in result.missing_keys if not k.startswith("embeddings.")]
+        if result.unexpected_keys or strange or not weights:
+            raise ModelError(f"{weights_file}: weights do not fit the base model "
+                             f"(unexpected: {', '.join(result.unexpected_keys[:3]) or 'none'}; missing: "
+                             f"{', '.join(strange[:3]) or 'none'})")
 
     @property
     def key(self) -> str:
         """Identifies the model in cache keys."""
-        return hashlib.sha1(str(resolve_model_path(self.name)).encode()).hexdigest()[:12] + ":" + Path(
-            self.name).name
+        base = hashlib.sha1(str(resolve_model_path(self.name)).encode()).hexdigest()[:12] + ":" + Path(self.name).name
+        if self.tuned is None:
+            return base
+        weights = (Path(self.tuned) / TUNED_WEIGHTS).read_bytes() if (Path(self.tuned) / TUNED_WEIGHTS).is_file() else b""
+        return base + "-tuned-" + hashlib.sha1(weights).hexdigest()[:12]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -145,7 +169,17 @@ class EmbeddingCache:
                     self._index[k] = (f"{name}.npy", i)
             if not keys:
                 return np.zeros((0, 0), dtype=np.float32)
-            return np.stack([self._shard(self._index[k][0])[self._index[k][1]] for k in keys]).astype(np.float32)
+            where = [self._index[k] for k in keys]
+            by_shard: dict[str, list[int]] = {}
+            for pos, (shard, _) in enumerate(where):
+                by_shard.setdefault(shard, []).append(pos)
+            out: np.ndarray | None = None
+            for shard, positions in by_shard.items():  # one fancy-indexed read per shard, not one per row
+                rows = np.asarray(self._shard(shard)[[where[p][1] for p in positions]], dtype=np.float32)
+                if out is None:
+                    out = np.empty((len(keys), rows.shape[1]), dtype=np.float32)
+                out[positions] = rows
+            return out
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -162,6 +196,12 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
 
 STATIC_NAMES = ("static", "static-minilm")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "models" / "static-minilm"
+# MiniLM with its transformer layers fine-tuned on the labelled corpus (polarity loss; recipe and
+# cross-validated numbers in eval/finetune and eval/RESULTS.md); the word embeddings stay the
+# packaged ones, so the folder holds the layers only.
+TUNED_NAMES = ("minilm-tuned",)
+TUNED_DIR = Path(__file__).resolve().parent.parent / "models" / "minilm-tuned"
+TUNED_WEIGHTS = "encoder-layers.safetensors"
 
 
 @dataclass
@@ -206,11 +246,21 @@ class StaticEmbedder:
 _EMBEDDERS: dict[str, object] = {}
 
 
+def is_tuned_encoder(name: str) -> bool:
+    """True for an encoder fine-tuned on labelled sentences (cross-validating on them would leak)."""
+    return name in TUNED_NAMES or (Path(name) / TUNED_WEIGHTS).is_file()
+
+
 def get_embedder(name: str):
     """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process)."""
     if name not in _EMBEDDERS:
         if name in STATIC_NAMES:
             _EMBEDDERS[name] = StaticEmbedder()
+        elif name in TUNED_NAMES or (Path(name) / TUNED_WEIGHTS).is_file():
+            folder = TUNED_DIR if name in TUNED_NAMES else Path(name)
+            if not (folder / TUNED_WEIGHTS).is_file():
+                raise ModelError(f"{folder}: fine-tuned encoder not found (no {TUNED_WEIGHTS})")
+            _EMBEDDERS[name] = Embedder(DEFAULT_MODEL, tuned=folder)
         elif Path(name).is_dir() and (Path(name) / "model.safetensors").is_file() and not (
                 Path(name) / "modules.json").is_file():
             _EMBEDDERS[name] = StaticEmbedder(name)

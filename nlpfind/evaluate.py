@@ -106,6 +106,15 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
 
     say = progress or (lambda _m: None)
     config = config or load_train_config(config_path)
+    from .embed import is_tuned_encoder
+
+    if is_tuned_encoder(config.embedding_model) and fold_embeddings is None:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{config_path or 'the train config'}: embedding_model {config.embedding_model!r} was "
+                          "fine-tuned on the labelled corpus, so cross-validating it here would score sentences its "
+                          "encoder already saw; "
+                          "per-fold fine-tuning is in eval/finetune (results in eval/RESULTS.md)")
     framework = load_framework(config.framework)
     corpus = corpus or load_corpus(corpus_dir, framework, report_dirs)
     sents = corpus.sentences

@@ -148,6 +148,16 @@ def _clean_block(source: str, block: Block) -> _Builder:
     return b
 
 
+def _has_letters(text: str, n: int) -> bool:
+    """At least `n` letters in `text` (stops at the n-th: sentences usually start with letters)."""
+    for ch in text:
+        if ch.isalpha():
+            n -= 1
+            if n <= 0:
+                return True
+    return n <= 0
+
+
 def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Block | None,
           kind: str, min_letters: int = _MIN_LETTERS) -> Sentence | None:
     text = builder.text
@@ -156,7 +166,7 @@ def _make(source: str, builder: _Builder, a: int, b: int, index: int, block: Blo
     while b > a and text[b - 1] == " ":
         b -= 1
     clean = text[a:b]
-    if not clean or sum(ch.isalpha() for ch in clean) < min_letters:
+    if not clean or not _has_letters(clean, min_letters):
         return None
     start, end = builder.src_at(a), builder.src_at(b - 1) + 1
     return Sentence(

@@ -101,6 +101,13 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     framework = load_framework(config.framework)
     say("loading corpus")
     corpus = load_corpus(corpus_dir, framework, report_dirs)
+    from .embed import is_tuned_encoder
+
+    if is_tuned_encoder(config.embedding_model):
+        cross_validate = False  # the encoder saw every labelled sentence: CV here would overstate (see evaluate)
+        if metrics is None:
+            metrics = {"note": "not cross-validated here: the encoder was fine-tuned on this corpus; per-fold "
+                               "fine-tuned results are in eval/RESULTS.md (section finetune)"}
     if cross_validate and metrics is None and len({s.partnership for s in corpus.sentences}) >= 2:
         from .evaluate import evaluate
 

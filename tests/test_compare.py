@@ -445,6 +445,26 @@ def test_findings_cache_is_keyed_by_model_and_off_with_no_cache(reports, classif
     assert not (tmp_path / "off").exists()
 
 
+def test_workers_give_the_same_comparison(classifier, tmp_path):
+    """Eight reports on two worker processes: the same output as one process, and the pool really ran."""
+    from nlpfind.compare_render import to_json
+    from nlpfind.parallel import MIN_REPORTS_PER_WORKER
+
+    d = tmp_path / "many"
+    d.mkdir()
+    keys = list(F)
+    places = ["Auchenbrae", "Ballinluig", "Corriemore", "Dalnaspie", "Ederline", "Fionnphort", "Glenbuckie",
+              "Hallbrae"]
+    for k, place in enumerate(places):
+        (d / f"{place.lower()}-2024.txt").write_text(report_text(place, keys[k::3]), encoding="utf-8")
+    assert len(places) >= 2 * MIN_REPORTS_PER_WORKER
+    one = run(sorted(d.glob("*.txt")), classifier, tmp_path, workers=1, use_cache=False)
+    said: list[str] = []
+    two = run(sorted(d.glob("*.txt")), classifier, tmp_path, workers=2, use_cache=False, progress=said.append)
+    assert to_json(two) == to_json(one)
+    assert any(m.startswith("classifying reports (") for m in said), said  # the pool's progress, not the loop's
+
+
 # -- small corpora ---------------------------------------------------------------------------------
 def test_two_reports_give_themes(reports, classifier, tmp_path):
     paths = [reports / "glenmoray-2023.txt", reports / "eastbrook-2022.txt"]

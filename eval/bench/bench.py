@@ -38,15 +38,63 @@ TIME = shutil.which("time") or "/usr/bin/time"
 sys.path.insert(0, str(ROOT))
 
 
+def _tree_rss_kb(root: int) -> int:
+    """Summed VmRSS of `root` and all its descendants (from /proc; 0 for processes gone meanwhile)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
+
+
 def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MB) of one process, via GNU time."""
+    """Wall seconds and peak RSS (MB) of one command: the largest sum over its process tree (worker
+    processes count), sampled every 0.1 s, or GNU time's peak of the largest process if that is higher."""
+    wall, rss, _ = run_timed_output(cmd, env)
+    return wall, rss
+
+
+def run_timed_output(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int, str]:
+    """run_timed, also returning the command's stdout."""
+    import threading
+
     t0 = time.perf_counter()
-    proc = subprocess.run([TIME, "-f", "%M", *cmd], capture_output=True, text=True, env=env)
+    proc = subprocess.Popen([TIME, "-f", "%M", *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=cwd)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    sampler.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-    rss_kb = int(proc.stderr.strip().splitlines()[-1])
-    return wall, rss_kb // 1024
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err[-2000:]}")
+    rss_kb = max(int(err.strip().splitlines()[-1]), peak[0])
+    return wall, rss_kb // 1024, out
 
 
 def machine() -> dict:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench import PY, ROOT, SHARED, TIME, machine  # noqa: E402
+from bench import PY, ROOT, SHARED, machine, run_timed_output  # noqa: E402
 
 PDFS = SHARED / "ofsted-ilacs"
 
@@ -71,14 +69,10 @@ print(json.dumps({"findings": len(c.quotes), "themes": len(c.themes), "partnersh
 
 
 def timed(code: str, *args: str) -> tuple[float, int, dict]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([TIME, "-f", "%M", PY, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    lines = proc.stderr.strip().splitlines()
-    return wall, int(lines[-1]) // 1024, json.loads(proc.stdout.strip().splitlines()[-1])
+    """Wall seconds, peak RSS of the process tree (MB) and the JSON the snippet prints."""
+    wall, rss, out = run_timed_output([PY, "-c", code, *args], cwd=ROOT,
+                                      env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    return wall, rss, json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -1,15 +1,16 @@
 """Fine-tune all-MiniLM-L6-v2 on the labelled sentences, per cross-validation fold (GPU machine).
 
-    python eval/finetune/finetune.py --data .gpu --out OUT [--epochs 8] [--quick]
+    python eval/finetune/finetune.py --data .gpu --out OUT [--epochs 8] [--tasks polarity] [--freeze-embeddings]
 
 For each of the folds written by export.py the encoder is fine-tuned on the other folds only
-(statement, polarity and theme heads on the mean-pooled sentence embedding, one summed loss,
-home-framework sentences weighted `home_weight`), then every sentence and every description is
-embedded with it: OUT/fold_embeddings.npz holds `fold{k}` (sentences) and `desc{k}`
+(heads for the losses named by --tasks, of statement, polarity and themes, on the mean-pooled
+sentence embedding, one summed loss, home-framework sentences weighted `home_weight`), then every
+sentence and every description is embedded with it: OUT/fold_embeddings.npz holds `fold{k}` (sentences) and `desc{k}`
 (descriptions) for the fold-k encoder, so a fold's test sentences are embedded by an encoder that
 never saw them. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
 fold. Finally the encoder is fine-tuned on all sentences and saved as float16 safetensors in
-parts of under 16 MB (OUT/final.partN.safetensors), for `join_final.py` to reassemble.
+parts of under 16 MB (OUT/final.partN.safetensors); with --freeze-embeddings, `package_encoder.py` makes
+them the folder nlpfind loads (models/minilm-tuned).
 """
 
 from __future__ import annotations

