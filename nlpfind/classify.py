@@ -380,8 +380,15 @@ class Classifier:
         # With another framework than the model's, a sentence's statement is the judgement
         # section it sits in (from the report's headings); polarity and themes come from the model.
         self.statement_from_section = framework.id != model.framework_id
-        self.tagger = QuantifierTagger(framework)
+        self._tagger: QuantifierTagger | None = None
         self.embeddings = embeddings
+
+    @property
+    def tagger(self) -> QuantifierTagger:
+        """Built on first use: loading spaCy takes seconds, and a compare answered from its cache needs none."""
+        if self._tagger is None:
+            self._tagger = QuantifierTagger(self.framework)
+        return self._tagger
 
     def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
                       batch_size: int = 2048, progress: Callable[[int], None] | None = None) -> Iterable[Finding]:

@@ -407,7 +407,6 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
 
         return caches.setdefault(emb.key, EmbeddingCache(root / "embeddings", emb).encode)
 
-    own_embeddings = classifier.embeddings is not None  # the caller's: workers could not use them
     if classifier.model.uses_embeddings() and classifier.embeddings is None:
         classifier = copy.copy(classifier)
         classifier.embeddings = cached(classifier.model.embedder())
@@ -426,8 +425,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     if len(missing) < len(reads):
         say(f"{len(reads) - len(missing)} of {len(reads)} reports classified before (cache)")
     pooled = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier,
-                              1 if own_embeddings else default_workers() if workers is None else workers,
-                              str(root) if use_cache else None,
+                              default_workers() if workers is None else workers,
                               lambda n: say(f"classifying reports ({n}/{len(missing)})"))
     for k, (read, path, doc) in enumerate(missing):
         if pooled is not None:

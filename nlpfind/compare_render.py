@@ -13,9 +13,16 @@ CSV_COLUMNS = ("rank", "theme_id", "theme_label", "seeded", "partnership", "stre
                "quantifiers", "refs")
 
 
+#: above this many findings the JSON is written compact: json's C encoder only runs without indent
+#: (7.5 s against about 1.5 s for 180,000 findings)
+INDENT_LIMIT = 20_000
+
+
 def to_json(comparison: Comparison) -> str:
-    """`{"partnerships": [...], "themes": [...]}`; themes ordered by the partnerships they touch."""
-    return json.dumps(comparison.as_dict(), ensure_ascii=False, indent=2) + "\n"
+    """`{"partnerships": [...], "themes": [...]}`; themes ordered by the partnerships they touch.
+    Indented for reading, or compact for more than INDENT_LIMIT findings."""
+    indent = 2 if len(comparison.quotes) <= INDENT_LIMIT else None
+    return json.dumps(comparison.as_dict(), ensure_ascii=False, indent=indent) + "\n"
 
 
 def to_csv(comparison: Comparison) -> str:

@@ -1,21 +1,24 @@
 """Classify many reports on several CPU cores (compare over a programme of reports).
 
-Each worker is a fresh process (spawn: no state shared with a parent that may hold threads)
-that loads the model once from its folder and classifies whole reports; the embedding cache is
-shared on disk (it locks). Results come back in input order, so output does not depend on the
-number of workers.
+Workers are forked from this process once the model is loaded, so they share it and start in
+milliseconds, and no user script is re-imported (as a spawned worker would do with a script that
+lacks an `if __name__ == "__main__":` guard). Fork is the Linux default that PyTorch's own data
+loaders rely on; elsewhere (macOS, Windows) reports are classified here, one after another. The
+embedding cache is shared on disk (it locks). Results come back in input order, so output does
+not depend on the number of workers.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 
 from .classify import Classifier, Finding
+from .compare import FINDING_POLARITIES
 
-#: below this many reports per worker, starting workers costs more than it saves
+#: below this many uncached reports per worker, a pool does not pay
 MIN_REPORTS_PER_WORKER = 4
-FINDING_POLARITIES = ("strength", "weakness", "mixed")
 
 _worker: Classifier | None = None
 
@@ -29,20 +32,15 @@ def default_workers() -> int:
     return max(1, min(8, cpus))
 
 
-def _init(model_path: str, framework: str, cache_root: str | None, threads: int) -> None:
-    # Before torch is imported: each worker gets its share of the cores, not all of them.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+def pool_possible() -> bool:
+    """Forked workers are used on Linux only (fork is unsafe on macOS and absent on Windows)."""
+    return sys.platform.startswith("linux")
+
+
+def _init(threads: int) -> None:
+    # Before torch is imported in the worker: each worker gets its share of the cores, not all of them.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
-    global _worker
-    _worker = Classifier(model_path, framework)
-    if _worker.model.uses_embeddings() and cache_root is not None:
-        from pathlib import Path
-
-        from .embed import EmbeddingCache
-
-        embedder = _worker.model.embedder()
-        if hasattr(embedder, "key"):
-            _worker.embeddings = EmbeddingCache(Path(cache_root) / "embeddings", embedder).encode
 
 
 def _classify(job: tuple[str, str]) -> list[Finding]:
@@ -52,22 +50,25 @@ def _classify(job: tuple[str, str]) -> list[Finding]:
 
 
 def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, workers: int,
-                     cache_root: str | None, done: Callable[[int], None] | None = None) -> list[list[Finding]] | None:
-    """Findings of each (text, report id) job, in order, from `workers` processes; None when a pool
-    would not pay (few reports, one worker) or cannot be used (a model built in memory)."""
-    model_path = classifier.model.meta.get("path")
-    if workers <= 1 or len(jobs) < MIN_REPORTS_PER_WORKER * workers or not model_path:
+                     done: Callable[[int], None] | None = None) -> list[list[Finding]] | None:
+    """Findings of each (text, report id) job, in order, from `workers` forked processes; None when a
+    pool would not pay (few reports, one worker) or is not safe here (see pool_possible)."""
+    if workers <= 1 or len(jobs) < MIN_REPORTS_PER_WORKER * workers or not pool_possible():
         return None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    threads = max(1, default_workers() // workers)
-    framework = classifier.framework.path or classifier.framework.id
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # a forked HF tokenizer must not use its thread pool
+    global _worker
+    _worker = classifier  # inherited by the forked workers
     out: list[list[Finding]] = []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                             initargs=(model_path, framework, cache_root, threads)) as pool:
-        for findings in pool.map(_classify, jobs, chunksize=2):
-            out.append(findings)
-            if done:
-                done(len(out))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                                 initargs=(max(1, default_workers() // workers),)) as pool:
+            for findings in pool.map(_classify, jobs, chunksize=2):
+                out.append(findings)
+                if done:
+                    done(len(out))
+    finally:
+        _worker = None
     return out

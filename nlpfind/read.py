@@ -124,11 +124,14 @@ def _decode_not_utf8(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+# C0 controls other than \t \n \v \f \r, the private use area, and the two non-characters
+_CONTROL_OR_PRIVATE = re.compile("[\x00-\x08\x0e-\x1f\ue000-\uf8ff\ufffe\uffff]")
+
+
 def _mostly_controls(text: str) -> bool:
     """True when the text has more control or unassigned characters than any prose would."""
     sample = text[:20000]
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\x00"
-              or 0xE000 <= ord(ch) <= 0xF8FF or ord(ch) in (0xFFFE, 0xFFFF))
+    bad = len(_CONTROL_OR_PRIVATE.findall(sample))
     return bad > max(8, 0.01 * len(sample))
 
 

@@ -445,9 +445,29 @@ def test_findings_cache_is_keyed_by_model_and_off_with_no_cache(reports, classif
     assert not (tmp_path / "off").exists()
 
 
-def test_workers_give_the_same_comparison(classifier, tmp_path):
-    """Eight reports on two worker processes: the same output as one process, and the pool really ran."""
-    from nlpfind.compare_render import to_json
+WORKERS_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from pathlib import Path
+from test_compare import FakeEmbedder
+from nlpfind.classify import Classifier
+from nlpfind.compare import compare_reports
+from nlpfind.compare_render import to_json
+from nlpfind.parallel import pool_possible
+paths = sorted(Path(sys.argv[1]).glob("*.txt"))
+out = {"pool_possible": pool_possible()}
+for workers in (1, 2):
+    said = []
+    c = compare_reports(paths, Classifier(sys.argv[2]), embedder=FakeEmbedder(), use_cache=False, workers=workers,
+                        progress=said.append)
+    out[workers] = {"json": to_json(c), "pooled": any(m.startswith("classifying reports (") for m in said)}
+print(json.dumps(out))
+"""
+
+
+def test_workers_give_the_same_comparison(model_dir, tmp_path):
+    """Eight reports on two forked workers: the same output as one process, and the pool really ran
+    (in a fresh process, so that the fork copies nothing of this test session)."""
     from nlpfind.parallel import MIN_REPORTS_PER_WORKER
 
     d = tmp_path / "many"
@@ -458,11 +478,13 @@ def test_workers_give_the_same_comparison(classifier, tmp_path):
     for k, place in enumerate(places):
         (d / f"{place.lower()}-2024.txt").write_text(report_text(place, keys[k::3]), encoding="utf-8")
     assert len(places) >= 2 * MIN_REPORTS_PER_WORKER
-    one = run(sorted(d.glob("*.txt")), classifier, tmp_path, workers=1, use_cache=False)
-    said: list[str] = []
-    two = run(sorted(d.glob("*.txt")), classifier, tmp_path, workers=2, use_cache=False, progress=said.append)
-    assert to_json(two) == to_json(one)
-    assert any(m.startswith("classifying reports (") for m in said), said  # the pool's progress, not the loop's
+    proc = subprocess.run([sys.executable, "-c", WORKERS_SCRIPT, str(d), str(model_dir), str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if sys.platform.startswith("linux"):
+        assert out["pool_possible"] and out["2"]["pooled"] and not out["1"]["pooled"]
+    assert out["2"]["json"] == out["1"]["json"]
 
 
 # -- small corpora ---------------------------------------------------------------------------------
