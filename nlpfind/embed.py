@@ -156,30 +156,36 @@ class EmbeddingCache:
 
         keys = [text_hash(t) for t in texts]
         self.dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.dir / ".lock")):
+        lock = FileLock(str(self.dir / ".lock"))
+        with lock:
             self._refresh_index()
-            missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._index}.items())
-            if missing:
-                vecs = self.embedder.encode([t for _, t in missing])
-                name = hashlib.sha1("".join(k for k, _ in missing).encode()).hexdigest()[:16]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._index}.items())
+        if missing:
+            # Embedding happens outside the lock, so processes sharing the cache embed side by side
+            # (holding it, two compare workers took turns). Two processes may embed the same new
+            # texts; each writes a whole shard and the index keeps the first.
+            vecs = self.embedder.encode([t for _, t in missing])
+            name = hashlib.sha1("".join(k for k, _ in missing).encode()).hexdigest()[:16]
+            with lock:
                 _atomic_save_npy(self.dir / f"{name}.npy", vecs)
                 _atomic_write(self.dir / f"{name}.keys", "\n".join(k for k, _ in missing))
-                self._read_keys.add(f"{name}.keys")
-                for i, (k, _) in enumerate(missing):
-                    self._index[k] = (f"{name}.npy", i)
-            if not keys:
-                return np.zeros((0, 0), dtype=np.float32)
-            where = [self._index[k] for k in keys]
-            by_shard: dict[str, list[int]] = {}
-            for pos, (shard, _) in enumerate(where):
-                by_shard.setdefault(shard, []).append(pos)
-            out: np.ndarray | None = None
-            for shard, positions in by_shard.items():  # one fancy-indexed read per shard, not one per row
-                rows = np.asarray(self._shard(shard)[[where[p][1] for p in positions]], dtype=np.float32)
-                if out is None:
-                    out = np.empty((len(keys), rows.shape[1]), dtype=np.float32)
-                out[positions] = rows
-            return out
+            self._read_keys.add(f"{name}.keys")
+            for i, (k, _) in enumerate(missing):
+                self._index.setdefault(k, (f"{name}.npy", i))
+        # Shards are never changed once written: reading them needs no lock.
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        where = [self._index[k] for k in keys]
+        by_shard: dict[str, list[int]] = {}
+        for pos, (shard, _) in enumerate(where):
+            by_shard.setdefault(shard, []).append(pos)
+        out: np.ndarray | None = None
+        for shard, positions in by_shard.items():  # one fancy-indexed read per shard, not one per row
+            rows = np.asarray(self._shard(shard)[[where[p][1] for p in positions]], dtype=np.float32)
+            if out is None:
+                out = np.empty((len(keys), rows.shape[1]), dtype=np.float32)
+            out[positions] = rows
+        return out
 
 
 def _atomic_write(path: Path, text: str) -> None:
