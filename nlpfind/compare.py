@@ -412,7 +412,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         classifier.embeddings = cached(classifier.model.embedder())
 
     from .findings_cache import FindingsCache
-    from .parallel import classify_reports, default_workers
+    from .parallel import classify_reports, default_workers, uses_pool
 
     found_cache = FindingsCache(root / "findings", classifier) if use_cache else None
     t_start = time.perf_counter()
@@ -424,18 +424,15 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         read.findings = hit or []
     if len(missing) < len(reads):
         say(f"{len(reads) - len(missing)} of {len(reads)} reports classified before (cache)")
-    pooled = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier,
-                              default_workers() if workers is None else workers,
-                              lambda n: say(f"classifying reports ({n}/{len(missing)})"))
-    for k, (read, path, doc) in enumerate(missing):
-        if pooled is not None:
-            read.findings = pooled[k]
-        else:
-            say(f"classifying {path.name} ({k + 1}/{len(missing)})")
-            read.findings = [f for f in classifier.classify_text(doc.text, read.report)
-                             if f.polarity in FINDING_POLARITIES]
+    workers = default_workers() if workers is None else workers
+    if uses_pool(len(missing), workers):
+        say(f"classifying {len(missing)} reports on {workers} processes")
+    results = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier, workers)
+    for k, ((read, path, doc), findings) in enumerate(zip(missing, results), start=1):
+        say(f"classified {path.name} ({k}/{len(missing)})")
+        read.findings = findings
         if found_cache:
-            found_cache.put(doc.text, read.report, read.findings)
+            found_cache.put(doc.text, read.report, findings)
     for read, (path, _doc) in zip(reads, docs):
         if not read.findings:
             warning(f"{path}: no findings (strengths or areas for improvement) found")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 
 from .classify import Classifier, Finding
 from .compare import FINDING_POLARITIES
@@ -47,32 +47,37 @@ def _init(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+def report_findings(classifier: Classifier, text: str, report: str) -> list[Finding]:
+    """The findings (strength, weakness, mixed) of one report's text."""
+    return [f for f in classifier.classify_text(text, report) if f.polarity in FINDING_POLARITIES]
+
+
 def _classify(job: tuple[str, str]) -> list[Finding]:
-    text, report = job
     assert _worker is not None
-    return [f for f in _worker.classify_text(text, report) if f.polarity in FINDING_POLARITIES]
+    return report_findings(_worker, *job)
 
 
-def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, workers: int,
-                     done: Callable[[int], None] | None = None) -> list[list[Finding]] | None:
-    """Findings of each (text, report id) job, in order, from `workers` forked processes; None when a
-    pool would not pay (few reports, one worker) or is not safe here (see pool_possible)."""
-    if workers <= 1 or len(jobs) < MIN_REPORTS_PER_WORKER * workers or not pool_possible():
-        return None
+def uses_pool(reports: int, workers: int) -> bool:
+    """Whether classify_reports forks workers for this many reports: only where it pays and is safe."""
+    return workers > 1 and reports >= MIN_REPORTS_PER_WORKER * workers and pool_possible()
+
+
+def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, workers: int) -> Iterator[list[Finding]]:
+    """Findings of each (text, report id) job, in order: from `workers` forked processes where
+    uses_pool says so, else here, one report after another."""
+    if not uses_pool(len(jobs), workers):
+        for text, report in jobs:
+            yield report_findings(classifier, text, report)
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # a forked HF tokenizer must not use its thread pool
     global _worker
     _worker = classifier  # inherited by the forked workers
-    out: list[list[Finding]] = []
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
                                  initargs=(max(1, default_workers() // workers),)) as pool:
-            for findings in pool.map(_classify, jobs, chunksize=2):
-                out.append(findings)
-                if done:
-                    done(len(out))
+            yield from pool.map(_classify, jobs, chunksize=2)
     finally:
         _worker = None
-    return out

@@ -460,7 +460,7 @@ for workers in (1, 2):
     said = []
     c = compare_reports(paths, Classifier(sys.argv[2]), embedder=FakeEmbedder(), use_cache=False, workers=workers,
                         progress=said.append)
-    out[workers] = {"json": to_json(c), "pooled": any(m.startswith("classifying reports (") for m in said)}
+    out[workers] = {"json": to_json(c), "pooled": any(m.endswith(" reports on 2 processes") for m in said)}
 print(json.dumps(out))
 """
 
