@@ -262,7 +262,7 @@ def get_embedder(name: str):
     if name not in _EMBEDDERS:
         if name in STATIC_NAMES:
             _EMBEDDERS[name] = StaticEmbedder()
-        elif name in TUNED_NAMES or (Path(name) / TUNED_WEIGHTS).is_file():
+        elif is_tuned_encoder(name):
             folder = TUNED_DIR if name in TUNED_NAMES else Path(name)
             if not (folder / TUNED_WEIGHTS).is_file():
                 raise ModelError(f"{folder}: fine-tuned encoder not found (no {TUNED_WEIGHTS})")

@@ -141,7 +141,9 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
     emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def embeddings(name: str):
+    def embeddings(name: str, fold: int):
+        if fold_embeddings is not None:  # encoders fine-tuned per fold replace the named model
+            return fold_embeddings(fold)
         if name not in emb_cache:
             say(f"embedding with {name}")
             emb_cache[name] = (embed_texts([i.text for i in inputs], name),
@@ -149,7 +151,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         return emb_cache[name]
 
     if need_minilm and fold_embeddings is None:
-        embeddings("minilm")
+        embeddings("minilm", 0)
     splits = list(GroupKFold(n_splits=folds).split(inputs, groups=groups))
     results = []
     for name in systems:
@@ -172,17 +174,14 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                 cfg = replace(config, embedding_model="minilm", ngram_weight=0.0, section_weight=0.0,
                               quantifier_weight=0.0, similarity_weight=0.0, cue_weight=0.0, embedding_weight=1.0,
                               **PLAIN)
-                emb, desc = embeddings("minilm")
+                emb, _ = embeddings("minilm", fold)
                 desc = None
             else:
                 cfg = config
-                emb, desc = (embeddings(cfg.embedding_model)
+                emb, desc = (embeddings(cfg.embedding_model, fold)
                              if cfg.embedding_weight or cfg.similarity_weight else (None, None))
                 if not cfg.similarity_weight:
                     desc = None
-            if fold_embeddings is not None and emb is not None:
-                emb, fold_desc = fold_embeddings(fold)
-                desc = fold_desc if desc is not None else None
             tr = [inputs[i] for i in train_idx]
             te = [inputs[i] for i in test_idx]
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],

@@ -84,6 +84,8 @@ class FindingsCache:
         os.replace(tmp, path)
 
 
+# Positional rows rather than Finding.as_dict: no key names repeated for each of 180,000 findings, and
+# the report id (the same for a whole entry) is stored once, in the key.
 def _row(f: Finding) -> list:
     return [f.index, f.start, f.end, f.text, f.section, f.statement, f.statement_scores, f.polarity,
             f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes)]

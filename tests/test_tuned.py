@@ -65,3 +65,37 @@ def test_tuned_model_classifies_the_example(tmp_path):
     copy = tmp_path / "tuned"
     shutil.copytree(REPO / "models" / "tuned", copy)
     assert Classifier(copy).model.meta["embedding_model"] == "minilm-tuned"
+
+
+def test_evaluate_uses_the_per_fold_embeddings_and_embeds_nothing(tmp_path, monkeypatch):
+    """eval/finetune's hook: each fold's systems read that fold's (sentence, description) vectors; no
+    embedding model is loaded."""
+    import numpy as np
+    from reliability_helpers import write_corpus
+
+    from nlpfind import embed
+    from nlpfind.config import load_framework, load_train_config
+    from nlpfind.corpus import load_corpus
+    from nlpfind.evaluate import evaluate
+    from nlpfind.train import description_texts
+
+    def no_model(name):
+        raise AssertionError(f"an embedding model was loaded: {name}")
+
+    monkeypatch.setattr(embed, "get_embedder", no_model)
+    info = write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir", "kinloch"))
+    config = load_train_config(None)
+    framework = load_framework(config.framework)
+    corpus = load_corpus(info["corpus"], framework, [info["reports"]])
+    rng = np.random.default_rng(0)
+    asked: list[int] = []
+
+    def fold_embeddings(k: int):
+        asked.append(k)
+        return (rng.normal(size=(len(corpus.sentences), 8)).astype(np.float32),
+                rng.normal(size=(len(description_texts(framework)), 8)).astype(np.float32))
+
+    result = evaluate(config=config, corpus=corpus, folds=3, systems=("minilm-lr", "nlpfind"),
+                      fold_embeddings=fold_embeddings)
+    assert {s.name for s in result.systems} == {"minilm-lr", "nlpfind"}
+    assert sorted(set(asked)) == [0, 1, 2] and len(asked) == 6  # every fold, for each system
