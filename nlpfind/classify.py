@@ -24,6 +24,7 @@ from . import __version__
 from .config import POLARITIES, Framework, TrainConfig, load_framework
 from .errors import ModelError
 from .features import SentenceFeaturizer, SentenceInput
+from .gc_tuning import fewer_collections
 from .quantify import Quantifier, QuantifierTagger
 from .segment import Sentence, iter_sentences
 
@@ -148,17 +149,20 @@ class FindingModel:
         pp = apply_prior(pp, self.polarity_head.classes_, [i.section_polarity for i in inputs],
                          float(self.meta.get("section_polarity_prior", 1.0)))
         pt = self.theme_head.predict_proba(X)
-        out = []
         s_classes = [str(c) for c in self.statement_head.classes_]
         p_classes = [str(c) for c in self.polarity_head.classes_]
-        for r in range(len(inputs)):
-            s_scores = {c: round(float(ps[r, k]), 4) for k, c in enumerate(s_classes)}
-            p_scores = {c: round(float(pp[r, k]), 4) for k, c in enumerate(p_classes)}
-            themes = tuple(t for k, t in enumerate(self.theme_ids) if pt[r, k] >= self.theme_head.threshold)
+        # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
+        s_best, p_best = ps.argmax(axis=1).tolist(), pp.argmax(axis=1).tolist()
+        on = pt >= self.theme_head.threshold
+        themes = [tuple(self.theme_ids[k] for k in np.flatnonzero(row)) if row.any() else () for row in on]
+        out = []
+        for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
             out.append({
-                "statement": s_classes[int(ps[r].argmax())], "statement_scores": s_scores,
-                "polarity": p_classes[int(pp[r].argmax())], "polarity_scores": p_scores,
-                "themes": themes,
+                "statement": s_classes[s_best[r]],
+                "statement_scores": {c: round(v, 4) for c, v in zip(s_classes, s_row)},
+                "polarity": p_classes[p_best[r]],
+                "polarity_scores": {c: round(v, 4) for c, v in zip(p_classes, p_row)},
+                "themes": themes[r],
             })
         return out
 
@@ -406,6 +410,7 @@ class Classifier:
             if progress:
                 progress(len(batch))
 
+    @fewer_collections()
     def _classify_batch(self, sentences: list[Sentence], report: str) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from .errors import InputError, NlpfindError
+from .gc_tuning import fewer_collections
 from .themes import ThemeSettings, assign_themes, theme_text
 
 if TYPE_CHECKING:
@@ -323,6 +324,7 @@ class _Read:
     findings: list
 
 
+@fewer_collections()
 def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None = None,
                     manifest: str | Path | None = None, min_partnerships: int = 1, on_error: str = "skip",
                     cache_dir: str | Path | None = None, progress: Callable[[str], None] | None = None, *,
@@ -440,8 +442,10 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     partnerships = tuple(sorted({s.partnership for s in sources}, key=lambda s: (s.casefold(), s)))
     by_report = {s.report: s for s in sources}
 
-    items = sorted(((r.report, f) for r in reads for f in r.findings), key=lambda p: (p[0], p[1].start, p[1].end))
-    findings = [f for _, f in items]
+    # Ordered by (report, start, end); report ids are unique, so sorting reports, then each one's
+    # findings (already in reading order: the sort only checks), is the same order, found faster.
+    findings = [f for r in sorted(reads, key=lambda r: r.report)
+                for f in sorted(r.findings, key=lambda f: (f.start, f.end))]
     texts = [" ".join(f.text.split()) for f in findings]
     disc = embedder if embedder is not None else classifier.model.embedder()
     encode = cached(disc)

@@ -133,15 +133,17 @@ class EmbeddingCache:
 
     def _refresh_index(self) -> None:
         """Read the key lists of shards written since the last look (by us or another process)."""
-        if not self.dir.is_dir():
+        try:
+            names = set(os.listdir(self.dir))  # one listing (a glob per batch grew with the cache)
+        except FileNotFoundError:
             return
-        for keys_file in sorted(self.dir.glob("*.keys")):
-            if keys_file.name in self._read_keys or not keys_file.with_suffix(".npy").is_file():
+        for name in sorted(n for n in names if n.endswith(".keys") and n not in self._read_keys):
+            shard = name[:-len(".keys")] + ".npy"
+            if shard not in names:
                 continue
-            shard = keys_file.with_suffix(".npy").name
-            for i, key in enumerate(keys_file.read_text().split()):
+            for i, key in enumerate((self.dir / name).read_text().split()):
                 self._index.setdefault(key, (shard, i))
-            self._read_keys.add(keys_file.name)
+            self._read_keys.add(name)
 
     def _shard(self, name: str) -> np.ndarray:
         if name not in self._shards:

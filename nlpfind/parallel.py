@@ -10,6 +10,7 @@ not depend on the number of workers.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from .compare import FINDING_POLARITIES
 MIN_REPORTS_PER_WORKER = 4
 
 _worker: Classifier | None = None
+_limits: object = None
 
 
 def default_workers() -> int:
@@ -38,11 +40,16 @@ def pool_possible() -> bool:
 
 
 def _init(threads: int) -> None:
-    """Each worker gets its share of the cores: torch is usually imported already (spaCy's thinc
-    imports it), so its thread count is set directly; the variables cover libraries loaded later.
-    (Left at the parent's count, two MiniLM workers on two cores ran slower than one process.)"""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    """Each worker gets its share of the cores. numpy's BLAS and torch are loaded already (spaCy's
+    thinc imports torch), so their thread pools are limited directly; the variables cover libraries
+    loaded later. Left at the parent's count, each worker's BLAS threads spun waiting for work and two
+    workers on two cores ran no faster than one process (fast model); MiniLM workers ran slower."""
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
+    global _limits
+    _limits = threadpool_limits(limits=threads)  # kept: the limit lasts while the object lives
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
@@ -75,9 +82,15 @@ def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, wo
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # a forked HF tokenizer must not use its thread pool
     global _worker
     _worker = classifier  # inherited by the forked workers
+    # Objects alive now (the loaded models) go to the collector's permanent generation, as the gc
+    # docs advise before fork: the workers' collections then skip them, and do not touch (and so
+    # copy) the pages they share with this process.
+    gc.collect()
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
                                  initargs=(max(1, default_workers() // workers),)) as pool:
             yield from pool.map(_classify, jobs, chunksize=2)
     finally:
         _worker = None
+        gc.unfreeze()

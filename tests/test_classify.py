@@ -125,3 +125,18 @@ def test_lines_mode(classifier):
     findings = list(classifier.classify_text(text, "lines", lines=True))
     assert [f.text for f in findings] == ["Most staff were confident.", "Chronologies were weak in a few cases."]
     assert [[q.term for q in f.quantifiers] for f in findings] == [["most"], ["a few"]]
+
+
+def test_cue_counts_ignore_case():
+    # Cues match lower-cased text (faster than re.I): capitals and negations in capitals still count.
+    import math
+
+    from nlpfind.features import cue_counts
+
+    strength, weakness = ("effective", "well planned"), ("weak", "not always")
+    rows = cue_counts(["Plans were EFFECTIVE and Well Planned.", "Plans were NOT Effective; WEAK.", "Nothing here."],
+                      strength, weakness)
+    one, two = math.log1p(1), math.log1p(2)
+    assert rows[0].tolist() == pytest.approx([two, 0, 0, 1, 0])
+    assert rows[1].tolist() == pytest.approx([0, two, one, 0, 1])  # "not effective" is a weakness
+    assert rows[2].tolist() == [0, 0, 0, 0, 0]

@@ -533,6 +533,16 @@ def test_assign_themes_tiny_inputs():
     assert none.assignments == ()
 
 
+def test_discover_takes_one_vector_per_member():
+    from nlpfind.themes import ThemeSettings, discover
+
+    texts = ["a", "b", "c"]
+    with pytest.raises(ValueError, match="one vector each"):
+        discover(texts, np.ones((3, 4)), [0, 2], ThemeSettings())
+    with pytest.raises(ValueError, match="ascending"):
+        discover(texts, np.ones((2, 4)), [2, 0], ThemeSettings())
+
+
 # -- bad input ---------------------------------------------------------------------------------------
 def test_fewer_than_two_reports(reports, classifier, tmp_path):
     with pytest.raises(InputError, match="at least two reports; got 1"):

@@ -240,3 +240,22 @@ def test_in_all_meaning_in_total_is_not_a_quantifier(tagger):
 def test_half_the_records(tagger):
     s = "Half the plans we read were weak."
     assert [(s[a:b], t, lo, hi) for a, b, t, lo, hi in tagger.find(s)] == [("Half", "fraction", 50, 50)]
+
+
+@pytest.mark.parametrize("sentence, written, term, low, high", NUMERIC[:8], ids=[s[:40] for s, *_ in NUMERIC[:8]])
+def test_upper_case_numeric_quantifiers(tagger, sentence, written, term, low, high):
+    # The numeric rules run case-sensitive patterns on lower-cased text (faster than re.I): capitals
+    # must still match, with the same offsets.
+    found = tagger.find(sentence.upper())
+    assert [(sentence.upper()[a:b], t, lo, hi) for a, b, t, lo, hi in found] == [(written.upper(), term, low, high)]
+
+
+def test_offsets_hold_when_lower_casing_changes_the_length(tagger):
+    # "İ".lower() is two characters: offsets into lower-cased text would be off by one after it,
+    # so such a sentence is matched on its own text (case-insensitively).
+    s = "İnverclyde: in 12% of records, and over half of the plans, two records were weak."
+    assert len(s.lower()) != len(s)
+    found = tagger.find(s)
+    assert [(s[a:b], t) for a, b, t, _, _ in found] == [("12%", "percentage"), ("over half", "majority"),
+                                                         ("two records", "count")]
+    assert found == tagger.find("I" + s[1:])  # the same as the plain-ASCII sentence
