@@ -430,11 +430,14 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     if uses_pool(len(missing), workers):
         say(f"classifying {len(missing)} reports on {workers} processes")
     results = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier, workers)
-    for k, ((read, path, doc), findings) in enumerate(zip(missing, results), start=1):
-        say(f"classified {path.name} ({k}/{len(missing)})")
-        read.findings = findings
-        if found_cache:
-            found_cache.put(doc.text, read.report, findings)
+    try:  # results first in zip and closed after: an unfinished generator kept the workers (and their models) alive
+        for k, (findings, (read, path, doc)) in enumerate(zip(results, missing), start=1):
+            say(f"classified {path.name} ({k}/{len(missing)})")
+            read.findings = findings
+            if found_cache:
+                found_cache.put(doc.text, read.report, findings)
+    finally:
+        results.close()
     for read, (path, _doc) in zip(reads, docs):
         if not read.findings:
             warning(f"{path}: no findings (strengths or areas for improvement) found")

@@ -13,10 +13,12 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 
 from .classify import Classifier, Finding
 from .compare import FINDING_POLARITIES
+from .gc_tuning import fewer_collections
 
 #: below this many uncached reports per worker, a pool does not pay
 MIN_REPORTS_PER_WORKER = 4
@@ -54,6 +56,7 @@ def _init(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+@fewer_collections()  # segmenting as well as classifying makes many small objects
 def report_findings(classifier: Classifier, text: str, report: str) -> list[Finding]:
     """The findings (strength, weakness, mixed) of one report's text."""
     return [f for f in classifier.classify_text(text, report) if f.polarity in FINDING_POLARITIES]
@@ -90,7 +93,25 @@ def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, wo
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
                                  initargs=(max(1, default_workers() // workers),)) as pool:
-            yield from pool.map(_classify, jobs, chunksize=2)
+            futures = [pool.submit(_classify, job) for job in jobs]
+            remaining = [len(futures)]
+            all_done = threading.Event()
+
+            def one_done(_future) -> None:  # runs in the executor's thread
+                remaining[0] -= 1
+                if remaining[0] == 0:
+                    all_done.set()
+
+            for future in futures:
+                future.add_done_callback(one_done)
+            for k, future in enumerate(futures):
+                # Once every report is classified the idle workers go at once: the caller (caching,
+                # collecting findings) may still be a while behind, and each worker holds a model.
+                if all_done.is_set():
+                    pool.shutdown(wait=True)
+                findings = future.result()
+                futures[k] = None  # the caller keeps what it needs
+                yield findings
     finally:
         _worker = None
         gc.unfreeze()

@@ -456,11 +456,19 @@ from nlpfind.compare_render import to_json
 from nlpfind.parallel import pool_possible
 paths = sorted(Path(sys.argv[1]).glob("*.txt"))
 out = {"pool_possible": pool_possible()}
+import multiprocessing
 for workers in (1, 2):
-    said = []
+    said, alive = [], []
+
+    def progress(message):
+        said.append(message)
+        if message.startswith("embedding"):  # classifying is over: its workers must be gone
+            alive.append(len(multiprocessing.active_children()))
+
     c = compare_reports(paths, Classifier(sys.argv[2]), embedder=FakeEmbedder(), use_cache=False, workers=workers,
-                        progress=said.append)
-    out[workers] = {"json": to_json(c), "pooled": any(m.endswith(" reports on 2 processes") for m in said)}
+                        progress=progress)
+    out[workers] = {"json": to_json(c), "pooled": any(m.endswith(" reports on 2 processes") for m in said),
+                    "workers_alive_after_classifying": alive}
 print(json.dumps(out))
 """
 
@@ -485,6 +493,7 @@ def test_workers_give_the_same_comparison(model_dir, tmp_path):
     if sys.platform.startswith("linux"):
         assert out["pool_possible"] and out["2"]["pooled"] and not out["1"]["pooled"]
     assert out["2"]["json"] == out["1"]["json"]
+    assert out["2"]["workers_alive_after_classifying"] == [0]  # not kept (with their models) to the end
 
 
 # -- small corpora ---------------------------------------------------------------------------------
