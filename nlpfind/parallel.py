@@ -95,20 +95,24 @@ def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, wo
                                  initargs=(max(1, default_workers() // workers),)) as pool:
             futures = [pool.submit(_classify, job) for job in jobs]
             remaining = [len(futures)]
+            counting = threading.Lock()
             all_done = threading.Event()
 
-            def one_done(_future) -> None:  # runs in the executor's thread
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    all_done.set()
+            def one_done(_future) -> None:  # runs in the executor's thread, or here if already done
+                with counting:
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        all_done.set()
 
             for future in futures:
                 future.add_done_callback(one_done)
+            workers_gone = False
             for k, future in enumerate(futures):
                 # Once every report is classified the idle workers go at once: the caller (caching,
                 # collecting findings) may still be a while behind, and each worker holds a model.
-                if all_done.is_set():
+                if all_done.is_set() and not workers_gone:
                     pool.shutdown(wait=True)
+                    workers_gone = True
                 findings = future.result()
                 futures[k] = None  # the caller keeps what it needs
                 yield findings
