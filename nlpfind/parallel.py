@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 
 from .classify import Classifier, Finding
@@ -74,7 +73,8 @@ def uses_pool(reports: int, workers: int) -> bool:
 
 def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, workers: int) -> Iterator[list[Finding]]:
     """Findings of each (text, report id) job, in order: from `workers` forked processes where
-    uses_pool says so, else here, one report after another."""
+    uses_pool says so, else here, one report after another. The workers live until the iterator
+    is exhausted or closed: run it to its end, or close() it."""
     if not uses_pool(len(jobs), workers):
         for text, report in jobs:
             yield report_findings(classifier, text, report)
@@ -93,29 +93,7 @@ def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, wo
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
                                  initargs=(max(1, default_workers() // workers),)) as pool:
-            futures = [pool.submit(_classify, job) for job in jobs]
-            remaining = [len(futures)]
-            counting = threading.Lock()
-            all_done = threading.Event()
-
-            def one_done(_future) -> None:  # runs in the executor's thread, or here if already done
-                with counting:
-                    remaining[0] -= 1
-                    if remaining[0] == 0:
-                        all_done.set()
-
-            for future in futures:
-                future.add_done_callback(one_done)
-            workers_gone = False
-            for k, future in enumerate(futures):
-                # Once every report is classified the idle workers go at once: the caller (caching,
-                # collecting findings) may still be a while behind, and each worker holds a model.
-                if all_done.is_set() and not workers_gone:
-                    pool.shutdown(wait=True)
-                    workers_gone = True
-                findings = future.result()
-                futures[k] = None  # the caller keeps what it needs
-                yield findings
+            yield from pool.map(_classify, jobs, chunksize=2)
     finally:
         _worker = None
         gc.unfreeze()
