@@ -89,15 +89,16 @@ class Framework:
 
     def statement_for_heading(self, heading: str) -> str | None:
         """The statement id whose heading pattern matches `heading`, if any."""
+        heading = heading.strip()
         for st in self.statements:
-            if re.search(st.heading, heading.strip(), re.I):
+            if _compiled((st.heading,))[0].search(heading):
                 return st.id
         return None
 
 
 # Every sentence of a report asks these of its section path, and a report has few distinct
 # paths: the compiled patterns and the answers are cached (they were a fifth of classify's time).
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(p, re.I) for p in patterns)
 

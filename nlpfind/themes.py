@@ -96,12 +96,18 @@ class ThemeAssignment:
         return tuple(i for i, a in enumerate(self.assignments) if not a)
 
 
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    """Row lengths, 1 where a row is all zeros (linalg.norm's x*x temporary was 0.4 GB at 180k findings)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    norms[norms == 0] = 1.0
+    return norms
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         x = x.reshape(len(x), -1)
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]  # linalg.norm's x*x temporary was 0.4 GB at 180k findings
-    return x / np.where(norms == 0, 1.0, norms)
+    return x / _row_norms(x)[:, None]
 
 
 def theme_text(theme: Theme) -> str:
@@ -128,9 +134,7 @@ def assign_themes(texts: Sequence[str], predicted: Sequence[Sequence[str]], embe
     # findings in float64 (0.36 GB at 180k findings) took over a second. Discovery normalises
     # only the findings left over.
     vecs = np.asarray(embeddings, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 1), dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", vecs, vecs))
-    norms[norms == 0] = 1.0
-    sims = ((vecs @ _normalise(seeded_embeddings).T.astype(np.float32)) / norms[:, None]
+    sims = ((vecs @ _normalise(seeded_embeddings).T.astype(np.float32)) / _row_norms(vecs)[:, None]
             if n and len(seeded) else np.zeros((n, 0)))
     best = sims.argmax(axis=1) if sims.shape[1] else np.zeros(n, dtype=int)
     best_sim = sims[np.arange(n), best] if sims.shape[1] else np.full(n, -np.inf)
