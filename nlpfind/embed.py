@@ -63,6 +63,7 @@ class Embedder:
     #: "sentence-transformers"; default from $NLPFIND_EMBED_BACKEND
     backend: str = field(default_factory=lambda: os.environ.get(BACKEND_ENV, "auto"))
     _numpy: object = None
+    _numpy_checked: bool = False  # whether the folder was checked for the numpy encoder (once)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -72,16 +73,17 @@ class Embedder:
     @property
     def numpy_encoder(self):
         """The numpy encoder when the backend allows it and the model fits it, else None."""
-        if self._numpy is None and self.backend != "sentence-transformers":
+        if not self._numpy_checked and self.backend != "sentence-transformers":
             from . import numpy_bert
 
             path = resolve_model_path(self.name)
             if numpy_bert.supports(path):
                 overlay = Path(self.tuned) / TUNED_WEIGHTS if self.tuned is not None else None
-                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay)
+                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay)  # raises for broken weights
             elif self.backend == "numpy":
                 raise ModelError(f"{path}: the numpy embedding backend supports BERT models with mean pooling "
                                  f"only; unset ${BACKEND_ENV} to use sentence-transformers")
+            self._numpy_checked = True
         return self._numpy
 
     @property
@@ -125,7 +127,7 @@ class Embedder:
 
     @property
     def key(self) -> str:
-        """Identifies the model in cache keys."""
+        """Identifies the model in cache keys (both backends give the same vectors, so they share it)."""
         base = hashlib.sha1(str(resolve_model_path(self.name)).encode()).hexdigest()[:12] + ":" + Path(self.name).name
         if self.tuned is None:
             return base

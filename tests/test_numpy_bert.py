@@ -136,3 +136,15 @@ def test_a_model2vec_folder_is_a_static_model_and_its_weights_are_in_its_cache_k
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\1")
     assert StaticEmbedder(folder).key != before
+
+
+def test_broken_tuned_layers_never_fall_back_to_other_weights(tmp_path):
+    """A fine-tuned overlay that cannot be read fails every time it is used, not only the first."""
+    from nlpfind.embed import TUNED_WEIGHTS, Embedder
+    from nlpfind.errors import ModelError
+
+    (tmp_path / TUNED_WEIGHTS).write_bytes(b"not safetensors")
+    embedder = Embedder("minilm", tuned=tmp_path)
+    for _ in range(2):
+        with pytest.raises(ModelError, match=TUNED_WEIGHTS):
+            embedder.encode(["One sentence."])
