@@ -237,6 +237,45 @@ def agreement(
         typer.echo(f"{name:<28} kappa {kappa:>6}   agreement {row['agreement']:.3f}")
 
 
+@app.command()
+def cache(
+    clear: bool = typer.Option(False, "--clear", help="Delete the cached embeddings and findings (they are rebuilt "
+                                                      "when next needed); other files in the folder stay."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table, json, jsonl or csv."),
+) -> None:
+    """Show what nlpfind's caches hold ($NLPFIND_CACHE, default ~/.cache/nlpfind), or clear them.
+
+    compare and train keep sentence embeddings and classified reports there, keyed by content, so a
+    second run is fast; entries from older models or versions are never used again but stay until cleared.
+    """
+    import csv
+    import io
+    import json
+
+    from .cache import cache_dir, cache_usage, clear_cache
+
+    try:
+        entries = clear_cache() if clear else cache_usage()
+    except (NlpfindError, OSError) as exc:
+        fail(str(exc) if isinstance(exc, NlpfindError) else f"{cache_dir()}: {exc.strerror or exc}")
+    rows = [e.as_dict() for e in entries]
+    if format is ReportFormat.json:
+        typer.echo(json.dumps({"folder": str(cache_dir()), "cleared": clear, "caches": rows}, indent=2))
+    elif format is ReportFormat.jsonl:
+        typer.echo("".join(json.dumps(r) + "\n" for r in rows), nl=False)
+    elif format is ReportFormat.csv:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["kind", "name", "files", "bytes"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        for r in rows:
+            typer.echo(f"{r['kind']:<11} {r['name']:<40} {r['files']:>7} files {r['bytes'] / 2**20:>9.1f} MB")
+        total = sum(r["bytes"] for r in rows) / 2**20
+        typer.echo(f"{'cleared' if clear else 'total'} {total:.1f} MB in {cache_dir()}")
+
+
 def _register_extra_commands() -> None:
     from .cli_compare import register
 

@@ -397,7 +397,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     if classifier is None:
         say("loading the model")
         classifier = Classifier(model)
-    from .train import cache_dir as default_cache_dir
+    from .cache import cache_dir as default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     caches: dict[str, Callable[[Sequence[str]], np.ndarray]] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -11,14 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import cache_dir
 from .classify import FindingModel, LinearHead, MultiLabelHead, library_versions
 from .config import Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, LabelledSentence, load_corpus
 from .features import SentenceFeaturizer, SentenceInput
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NLPFIND_CACHE") or Path.home() / ".cache" / "nlpfind")
 
 
 def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> list[SentenceInput]:

@@ -74,7 +74,7 @@ def test_classify_bad_input(runner, tmp_path, monkeypatch, case):
 def test_help_lists_the_commands(runner):
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("classify", "train", "evaluate", "label", "agreement"):
+    for command in ("classify", "train", "evaluate", "label", "agreement", "compare", "cache"):
         assert command in result.stdout
 
 
