@@ -290,7 +290,10 @@ class StaticEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vecs = np.asarray(self.model.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        # model2vec would start a process pool above 10,000 texts: inside compare's workers that is
+        # processes within processes, and a lookup-and-mean gains nothing from it.
+        vecs = np.asarray(self.model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False),
+                          dtype=np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         return vecs / np.where(norms == 0, 1.0, norms)
 

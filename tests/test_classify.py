@@ -140,3 +140,21 @@ def test_cue_counts_ignore_case():
     assert rows[0].tolist() == pytest.approx([two, 0, 0, 1, 0])
     assert rows[1].tolist() == pytest.approx([0, two, one, 0, 1])  # "not effective" is a weakness
     assert rows[2].tolist() == [0, 0, 0, 0, 0]
+
+
+def test_tfidf_rows_are_sublinear_idf_weighted_and_unit_length():
+    import math
+
+    import numpy as np
+
+    from nlpfind.features import tfidf
+
+    vocab = {"chronologies": 0, "were": 1, "weak": 2, "chronologies were": 3}
+    idf = np.array([2.0, 1.0, 3.0, 4.0], dtype=np.float32)
+    docs = ["Chronologies were weak, weak, weak.", "", "Nothing in the vocabulary.", "Were"]
+    m = tfidf(docs, vocab, idf, 2).toarray()
+    raw = np.array([2.0, 1.0, (1 + math.log(3)) * 3.0, 4.0])
+    assert np.allclose(m[0], raw / np.linalg.norm(raw), atol=1e-6)
+    assert not m[1].any() and not m[2].any()  # empty rows stay zero, no division by zero
+    assert np.allclose(m[3], [0, 1, 0, 0])
+    assert m.dtype == np.float32 and m.shape == (4, 4)
