@@ -1,7 +1,7 @@
 """A BERT sentence encoder (MiniLM) in numpy: the same vectors as sentence-transformers, without torch.
 
-Importing sentence-transformers (transformers, torch) made a cold `nlpfind classify` take 8.0 s
-instead of 5.6 s on a 2-core machine (eval/BENCH.md). A BERT encoder with mean pooling is six matrix
+Importing sentence-transformers (transformers, torch) made a cold `nlpfind classify` take 8.6 s
+instead of 5.9 s on a 2-core machine (eval/BENCH.md). A BERT encoder with mean pooling is six matrix
 products per layer; numpy's BLAS runs them as fast as torch does on a CPU. Only what the packaged all-MiniLM-L6-v2
 uses is supported (BERT, absolute positions, GELU, mean pooling, L2 normalisation); `supports`
 says whether a folder fits, and anything else goes through sentence-transformers.
