@@ -82,10 +82,6 @@ class NumpyBertEncoder:
             raise ModelError(f"{folder / 'tokenizer.json'}: cannot read tokenizer ({str(exc)[:200]})") from None
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
-        # Weight matrices transposed once so every layer is x @ W.
-        for name in list(self.w):
-            if name.endswith(".weight") and self.w[name].ndim == 2 and name.startswith("encoder."):
-                self.w[name] = np.ascontiguousarray(self.w[name].T)
 
     def _needed(self) -> list[str]:
         names = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
@@ -135,7 +131,8 @@ class NumpyBertEncoder:
             p = f"encoder.layer.{i}."
 
             def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return h @ w[p + name + ".weight"] + w[p + name + ".bias"]
+                # (out, in) weights as stored; BLAS reads the transposed view without a copy.
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             def split(h: np.ndarray) -> np.ndarray:
                 return h.reshape(batch, length, self.heads, head_dim).transpose(0, 2, 1, 3)

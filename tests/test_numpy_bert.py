@@ -64,7 +64,7 @@ def test_a_sentence_vector_does_not_depend_on_its_batch(monkeypatch):
     assert embedder.encode([]).shape == (0, 384)
 
 
-def _tiny_folder(tmp_path, source):
+def _model_copy(tmp_path, source):
     folder = tmp_path / "model"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("model.safetensors", "*.md", "data_config.json"))
     (folder / "model.safetensors").symlink_to(source / "model.safetensors")
@@ -75,7 +75,7 @@ def test_supports_only_what_it_reproduces(tmp_path):
     from nlpfind.numpy_bert import supports
 
     _, source = _packaged()
-    folder = _tiny_folder(tmp_path, source)
+    folder = _model_copy(tmp_path, source)
     assert supports(folder)
     pooling = folder / "1_Pooling" / "config.json"
     cls = dict(json.loads(pooling.read_text()), pooling_mode_cls_token=True, pooling_mode_mean_tokens=False)

@@ -137,9 +137,9 @@ def bench_classify(repeats: int) -> dict:
         env = dict(os.environ, **{embed.BACKEND_ENV: backend})
         runs = [run_timed([PY, "-m", "nlpfind.cli", "classify", str(REPORT), "--format", "jsonl", "--model", str(model),
                            "--out", os.devnull], env) for _ in range(repeats)]
-        os.environ[embed.BACKEND_ENV] = backend
-        embed._EMBEDDERS.clear()  # a fresh embedder reads the backend
         clf = Classifier(model)
+        if clf.model.uses_embeddings() and clf.model.embedding_model == embed.DEFAULT_MODEL:
+            clf.embeddings = embed.Embedder(embed.DEFAULT_MODEL, backend=backend).encode  # this row's backend
         list(clf.classify_text(text))  # warm up: load models, caches
         copies = 20 if name == "fast" else 2
         big = "\n\n".join([text] * copies)

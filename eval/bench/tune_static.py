@@ -140,8 +140,7 @@ def fit(sentences: list[str], targets: np.ndarray, init: Path, out: Path, *, dim
     tuned = StaticModel(vectors=best[1].numpy().astype(np.float32), tokenizer=base.tokenizer,
                         config=dict(base.config, apply_pca=dims, tuned_on_sentences=len(ids)), normalize=True)
     tuned.save_pretrained(str(out))
-    return {"sentences": len(ids), "held_out": int(n_val), "dims": dims, "history": history,
-            "plain_static_val_loss": None}
+    return {"sentences": len(ids), "held_out": int(n_val), "dims": dims, "history": history}
 
 
 def main() -> None:
