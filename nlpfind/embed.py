@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from .errors import ModelError
 DEFAULT_MODEL = "minilm"
 BACKEND_ENV = "NLPFIND_EMBED_BACKEND"
 BACKENDS = ("auto", "numpy", "sentence-transformers")
+DEVICE_ENV = "NLPFIND_DEVICE"
+_DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|mps")
 
 
 def resolve_model_path(name: str) -> Path:
@@ -62,6 +65,9 @@ class Embedder:
     #: "auto" (numpy for the BERT models it reproduces, else sentence-transformers), "numpy" or
     #: "sentence-transformers"; default from $NLPFIND_EMBED_BACKEND
     backend: str = field(default_factory=lambda: os.environ.get(BACKEND_ENV, "auto"))
+    #: torch device for the sentence-transformers backend: "cpu" (default), "cuda", "cuda:N" or "mps";
+    #: default from $NLPFIND_DEVICE. Any device but the CPU goes through sentence-transformers.
+    device: str = field(default_factory=lambda: os.environ.get(DEVICE_ENV, "") or "cpu")
     _numpy: object = None
     _numpy_checked: bool = False  # whether the folder was checked for the numpy encoder (once)
 
@@ -69,11 +75,17 @@ class Embedder:
         if self.backend not in BACKENDS:
             raise ModelError(f"embedding backend {self.backend!r} (from ${BACKEND_ENV} or the caller) is not one of "
                              f"{', '.join(BACKENDS)}")
+        if not _DEVICE_PATTERN.fullmatch(self.device):
+            raise ModelError(f"embedding device {self.device!r} (from ${DEVICE_ENV} or the caller): expected cpu, cuda, "
+                             "cuda:N or mps")
+        if self.device != "cpu" and self.backend == "numpy":
+            raise ModelError(f"the numpy embedding backend runs on the CPU only, but ${DEVICE_ENV} is {self.device!r}: "
+                             f"unset one of ${DEVICE_ENV} and ${BACKEND_ENV}")
 
     @property
     def numpy_encoder(self):
         """The numpy encoder when the backend allows it and the model fits it, else None."""
-        if not self._numpy_checked and self.backend != "sentence-transformers":
+        if not self._numpy_checked and self.backend != "sentence-transformers" and self.device == "cpu":
             from . import numpy_bert
 
             path = resolve_model_path(self.name)
@@ -96,10 +108,12 @@ class Embedder:
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             path = resolve_model_path(self.name)
+            if self.device != "cpu":
+                _check_device(self.device)
             from sentence_transformers import SentenceTransformer
 
             try:
-                self._model = SentenceTransformer(str(path), device="cpu",
+                self._model = SentenceTransformer(str(path), device=self.device,
                                                   model_kwargs={"use_safetensors": True})
             except Exception as exc:  # many loader error types; all mean "not a usable model"
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -149,6 +163,19 @@ class Embedder:
             return self.numpy_encoder.dimension
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
+
+
+def _check_device(device: str) -> None:
+    """Fail with one line when torch cannot reach `device` (rather than torch's own multi-line error)."""
+    import torch
+
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ModelError(f"${DEVICE_ENV}={device}: torch sees no such CUDA device here "
+                             f"({torch.cuda.device_count()} visible); unset ${DEVICE_ENV} to embed on the CPU")
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"${DEVICE_ENV}=mps: torch has no MPS device here; unset ${DEVICE_ENV} to embed on the CPU")
 
 
 def text_hash(text: str) -> str:
