@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -153,8 +154,10 @@ class FindingModel:
         p_classes = [str(c) for c in self.polarity_head.classes_]
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
         s_best, p_best = ps.argmax(axis=1).tolist(), pp.argmax(axis=1).tolist()
-        on = pt >= self.theme_head.threshold
-        themes = [tuple(self.theme_ids[k] for k in np.flatnonzero(row)) if row.any() else () for row in on]
+        rows, cols = np.nonzero(pt >= self.theme_head.threshold)
+        themes: list[tuple[str, ...]] = [()] * len(inputs)
+        for r, k in zip(rows.tolist(), cols.tolist()):
+            themes[r] += (self.theme_ids[k],)
         out = []
         for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
             out.append({
@@ -269,14 +272,13 @@ def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor:
     if factor == 1.0 or not any(hints):
         return proba
     index = {str(c): k for k, c in enumerate(classes)}
+    rows = [r for r, hint in enumerate(hints) if hint is not None and str(hint) in index]
     out = proba.copy()
-    for r, hint in enumerate(hints):
-        k = index.get(str(hint)) if hint is not None else None
-        if k is not None:
-            out[r, k] *= factor
-            if hint == "weakness" and "mixed" in index:
-                out[r, index["mixed"]] *= factor ** 0.5
-            out[r] /= out[r].sum()
+    if rows:
+        out[rows, [index[str(hints[r])] for r in rows]] *= factor
+        if "mixed" in index:
+            out[[r for r in rows if hints[r] == "weakness"], index["mixed"]] *= factor ** 0.5
+        out[rows] /= out[rows].sum(axis=1, keepdims=True)
     return out
 
 
@@ -397,20 +399,19 @@ class Classifier:
     def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
                       batch_size: int = 2048, progress: Callable[[int], None] | None = None) -> Iterable[Finding]:
         """Yield a Finding for every sentence of `text`, in batches (bounded memory)."""
-        batch: list[Sentence] = []
-        for sent in iter_sentences(text, self.framework, lines=lines):
-            batch.append(sent)
-            if len(batch) >= batch_size:
-                yield from self._classify_batch(batch, report)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            yield from self._classify_batch(batch, report)
+        sentences = iter_sentences(text, self.framework, lines=lines)
+        while True:
+            # Segmenting makes many small objects too, so it runs with fewer collections as well;
+            # the caller's code between our yields runs with the collector's own settings.
+            with fewer_collections():
+                batch = list(islice(sentences, batch_size))
+                if not batch:
+                    return
+                findings = self._classify_batch(batch, report)
+            yield from findings
             if progress:
                 progress(len(batch))
 
-    @fewer_collections()
     def _classify_batch(self, sentences: list[Sentence], report: str) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]

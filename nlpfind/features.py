@@ -39,7 +39,7 @@ def analyze(text: str, ngram_max: int = 2) -> list[str]:
     words = _TOKEN.findall(text.lower())
     grams = list(words)
     for n in range(2, ngram_max + 1):
-        grams.extend(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+        grams.extend(map(" ".join, zip(*(words[k:] for k in range(n)))))
     return grams
 
 
@@ -48,7 +48,8 @@ def tfidf(docs: Sequence[str], vocab: dict[str, int], idf: np.ndarray, ngram_max
     indptr, indices, counts = [0], [], []
     get = vocab.get
     for doc in docs:
-        row = Counter(i for i in map(get, analyze(doc, ngram_max)) if i is not None)
+        row = Counter(map(get, analyze(doc, ngram_max)))
+        row.pop(None, None)  # n-grams outside the vocabulary
         cols = sorted(row)
         indices.extend(cols)
         counts.extend(map(row.__getitem__, cols))

@@ -118,6 +118,10 @@ _COUNT = re.compile(
 # The same patterns without re.I, for lower-cased text of unchanged length: Python's re tries
 # every alternative at every word boundary, and case-folding each comparison made that 4x slower.
 _PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW = (re.compile(p.pattern) for p in (_PERCENT, _FRACTION, _COUNT))
+# Cheap tests that rule those searches out for most sentences: a percentage has a digit, and in
+# lower-cased text a fraction has one of these words.
+_DIGIT = re.compile(r"\d")
+_FRACTION_WORDS = ("half", "third", "quarter")
 
 
 class QuantifierTagger:
@@ -177,10 +181,14 @@ class QuantifierTagger:
         folded = text.lower()
         if len(folded) == len(text):  # offsets carry over (true unless a rare letter lower-cases to two)
             percent, fraction, count, population_cues = _PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW, _POPULATION_LOW
-        else:
+            may_have_fraction = any(w in folded for w in _FRACTION_WORDS)
+        else:  # re.I matches more than lower-case letters ("ı" for "i"): search to be sure
             folded, percent, fraction, count, population_cues = text, _PERCENT, _FRACTION, _COUNT, POPULATION_CUES
-        population = bool(population_cues.search(folded))
-        for m in percent.finditer(folded):
+            may_have_fraction = True
+        population: bool | None = None  # looked up at the first percentage (most sentences have none)
+        for m in percent.finditer(folded) if _DIGIT.search(folded) else ():
+            if population is None:
+                population = bool(population_cues.search(folded))
             if population or _followed_by_population(text, m.end()):
                 continue
             value = round(float(m.group("num")))
@@ -188,7 +196,7 @@ class QuantifierTagger:
                 continue
             low, high = band_for(value, _norm_mod(m.group("mod")))
             cands.append((m.start(), m.end(), "percentage", low, high, 3))
-        for m in fraction.finditer(folded):
+        for m in fraction.finditer(folded) if may_have_fraction else ():
             frac = m.group("frac").lower().split()[-1]
             mod = _norm_mod(m.group("mod"))
             if frac == "half" and mod in (None,) and not _half_is_proportion(text, m):

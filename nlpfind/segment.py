@@ -219,6 +219,9 @@ def _pipe(nlp, texts: Iterable[str]):
 
 
 _NO_SPLIT_AFTER = re.compile(r"(?:\b(?:e\.g|i\.e|etc|c|approx|no|vs|cf|st|dr|mr|mrs|ms|prof)\.|\b[A-Z]\.)$", re.I)
+# Enough of a sentence's end for _NO_SPLIT_AFTER: "approx.", the character before it (for \b) and
+# a final newline (which `$` allows). re.search would try the end-anchored pattern at every position.
+_NO_SPLIT_TAIL = len("approx.") + 2
 
 
 @lru_cache(maxsize=1)
@@ -275,7 +278,7 @@ def _sentence_spans(doc, text: str) -> list[tuple[int, int]]:
         if spans:
             prev_text = text[spans[-1][0]:spans[-1][1]].rstrip()
             nxt = text[a:b].lstrip()
-            if _NO_SPLIT_AFTER.search(prev_text) or (nxt[:1].islower()):
+            if _NO_SPLIT_AFTER.search(prev_text[-_NO_SPLIT_TAIL:]) or (nxt[:1].islower()):
                 spans[-1][1] = b
                 continue
         spans.append([a, b])

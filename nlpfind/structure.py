@@ -26,6 +26,9 @@ _INNER_STOP = re.compile(r"[.!?][\"'”’)]*\s+[A-Z]")  # a sentence ends insid
 _FIELD_LINE = re.compile(r"^[A-Z][^:.!?]{1,30}:\s+\S")
 _KEY_MESSAGES = re.compile(r"^key messages\b", re.I)
 _LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|as|that|which|their|its)$", re.I)
+# Enough of a text's end for _LINK_WORDS: its longest word, the character before it (for \b) and
+# a final newline (which `$` allows).
+_LINK_TAIL = len("which") + 2
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,12 @@ class Block:
 
 def split_lines(text: str) -> list[Line]:
     """Lines with offsets; form feeds (page breaks) also end lines and count pages."""
-    lines, page, pos = [], 0, 0
-    for m in re.finditer(r"[^\n\f]*", text):
-        if m.start() < pos:
-            continue
-        start, end = m.start(), m.end()
-        raw = text[start:end]
-        stripped_end = end - (len(raw) - len(raw.rstrip("\r")))
-        lines.append(Line(start, stripped_end, text[start:stripped_end], page))
-        if end < len(text) and text[end] == "\f":
-            page += 1
-        pos = end + 1
+    lines, pos = [], 0
+    for page, page_text in enumerate(text.split("\f")):
+        for raw in page_text.split("\n"):
+            line = raw.rstrip("\r")
+            lines.append(Line(pos, pos + len(line), line, page))
+            pos += len(raw) + 1  # the line and its newline or form feed
     return lines
 
 
@@ -119,6 +117,18 @@ def furniture_lines(pages: list[str]) -> list[str]:
     return ["\n".join(p) for p in out_pages]
 
 
+def _ends_with_link_word(s: str) -> bool:
+    """Whether `s` ends with a word that links to more ("... and", "... of the")."""
+    # re.search tries the end-anchored pattern at every position: on a paragraph, search its tail only.
+    return _LINK_WORDS.search(s[-_LINK_TAIL:]) is not None
+
+
+def _is_contents_line(s: str) -> bool:
+    """A contents entry: text, then tabs, spaces, dots or an ellipsis, then a page number."""
+    # Only a line ending in a digit can match: checking that first spares searching every other line.
+    return s.rstrip()[-1:].isdecimal() and _CONTENTS_LINE.search(s) is not None
+
+
 def _ends_sentence(s: str) -> bool:
     s = s.rstrip(_CLOSERS)
     return bool(s) and s[-1] in TERMINAL
@@ -133,7 +143,7 @@ def _is_heading_text(s: str, max_words: int = 18) -> bool:
     words = t.split()
     if t.endswith(":") and len(words) > 5:
         return False  # a lead-in sentence to a list
-    return len(words) <= max_words and not t.endswith(",") and not _LINK_WORDS.search(t)
+    return len(words) <= max_words and not t.endswith(",") and not _ends_with_link_word(t)
 
 
 def _raw_blocks(lines: list[Line], artefacts: set[int]) -> list[tuple[str, list[Line]]]:
@@ -162,7 +172,7 @@ def _raw_blocks(lines: list[Line], artefacts: set[int]) -> list[tuple[str, list[
             flush()
             blocks.append(("heading", [ln]))
             continue
-        if _CONTENTS_LINE.search(ln.text) and len(ln.text.split()) <= 40:
+        if _is_contents_line(ln.text) and len(ln.text.split()) <= 40:
             flush()
             blocks.append(("contents", [ln]))
             continue
@@ -242,14 +252,14 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
             if len(run) >= 2:
                 first, second = run[0].text.strip(), run[1].text.strip()
                 if (len(first.split()) <= 8 and len(first) < 0.6 * len(second) and second[:1].isupper()
-                        and first[:1].isupper() and not _LINK_WORDS.search(first) and not first.endswith(",")):
+                        and first[:1].isupper() and not _ends_with_link_word(first) and not first.endswith(",")):
                     run, j = run[:1], i + 1  # a short heading line above a paragraph's first line
             words = sum(len(x.text.split()) for x in run)
             nxt = lines[j].text.strip() if j < n else ""
             last_short = j == n and len(run) == 1 and len(run[0].text.split()) <= 6 and run[0].text.strip()[:1].isupper()
             if (run and len(run) <= 2 and words <= 24 and (j < n or last_short) and not (j < n and is_grade_line(lines[j]))
                     and (last_short or nxt[:1].isupper() or nxt[:1].isdigit() or _LIST_MARK.match(nxt) is not None)
-                    and not run[-1].text.rstrip().endswith(",") and not _LINK_WORDS.search(run[-1].text.strip())):
+                    and not run[-1].text.rstrip().endswith(",") and not _ends_with_link_word(run[-1].text.strip())):
                 if current:
                     out.append(current)
                 out.append(run)
@@ -299,6 +309,7 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
     contents_lines = 0
     seen_body = False
     nonfinding_res = [re.compile(p, re.I) for p in framework.not_finding_sections]
+    finding_sections: dict[tuple[str, ...], bool] = {}  # a report has few section paths and many blocks
 
     for kind, lns in raw:
         joined = _block_text(lns)
@@ -358,7 +369,9 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
                 else:
                     seen_body = True
         section = tuple(s for s in (level1, level2) if s)
-        finding = not any(r.search(s) for r in nonfinding_res for s in section)
+        finding = finding_sections.get(section)
+        if finding is None:
+            finding = finding_sections[section] = not any(r.search(s) for r in nonfinding_res for s in section)
         pieces = tuple(_pieces(lns, kind))
         if pieces:
             blocks.append(Block(kind, pieces, section, statement, finding))
@@ -395,11 +408,10 @@ def _merge_broken(raw: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
             cur = _block_text(lns).strip()
             starts_lower = cur[:1].islower()
             prev_open = not _ends_sentence(prev_text) and not prev_text.endswith(":")
-            long_prev = prev_text.endswith(",") or bool(_LINK_WORDS.search(prev_text))
+            long_prev = prev_text.endswith(",") or _ends_with_link_word(prev_text)
             if prev_open and (starts_lower or (long_prev and prev_kind == "text"
                                                and not _is_heading_text(cur))):
-                if prev_kind == "list_item" and not starts_lower and not (
-                        prev_text.endswith(",") or _LINK_WORDS.search(prev_text)):
+                if prev_kind == "list_item" and not starts_lower and not long_prev:
                     out.append((kind, lns))
                     continue
                 out[-1] = (prev_kind, prev + lns)

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import EXAMPLE
+from conftest import EXAMPLE, REPO
 from reportdocs import PAGED_SENTENCES, PAGED_TEXT
 
 from nlpfind.classify import DEFAULT_MODEL_DIR, MODEL_FILES, FindingModel, classify_file
@@ -158,3 +158,36 @@ def test_tfidf_rows_are_sublinear_idf_weighted_and_unit_length():
     assert not m[1].any() and not m[2].any()  # empty rows stay zero, no division by zero
     assert np.allclose(m[3], [0, 1, 0, 0])
     assert m.dtype == np.float32 and m.shape == (4, 4)
+
+
+def test_apply_prior_weights_each_hinted_row_and_renormalises():
+    import numpy as np
+
+    from nlpfind.classify import apply_prior
+
+    classes = np.array(["mixed", "neutral", "strength", "weakness"])
+    proba = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25], [0.4, 0.3, 0.2, 0.1]], dtype=np.float32)
+    out = apply_prior(proba, classes, ["strength", None, "weakness"], 4.0)
+    expected = proba.astype(np.float64)
+    expected[0, 2] *= 4.0
+    expected[2, 3] *= 4.0
+    expected[2, 0] *= 2.0  # a weakness hint also favours "mixed", by the square root
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert out.dtype == np.float32 and np.allclose(out, expected, atol=1e-6)
+    assert np.array_equal(out[1], proba[1])  # no hint: unchanged
+    assert apply_prior(proba, classes, [None, None, None], 4.0) is proba
+    assert apply_prior(proba, classes, ["unknown", None, None], 4.0).tolist() == proba.tolist()
+
+
+def test_classify_text_collects_less_only_while_it_works():
+    # Segmenting and classifying run with a raised collector threshold, but the caller's code
+    # between findings runs with its own setting.
+    import gc
+
+    from nlpfind.classify import Classifier
+
+    classifier = Classifier(REPO / "models" / "fast")  # static embeddings: quick to load
+    before = gc.get_threshold()
+    seen = [gc.get_threshold() for _ in classifier.classify_text(PAGED_TEXT, "paged", batch_size=3)]
+    assert len(seen) == len(PAGED_SENTENCES) and set(seen) == {before}
+    assert gc.get_threshold() == before

@@ -155,6 +155,36 @@ def test_abbreviations_do_not_split_sentences(framework):
     ]
 
 
+def test_abbreviation_after_a_long_sentence_start_does_not_split(framework):
+    # Only the end of the text before a split is searched for an abbreviation: a long one still works.
+    source = ("Findings\n\nOver a long and busy year the partnership read the records and plans of approx. "
+              "Forty children. Most were well supported.\n")
+    assert [s.clean for s in segment(source, framework)] == [
+        "Over a long and busy year the partnership read the records and plans of approx. Forty children.",
+        "Most were well supported.",
+    ]
+
+
+def test_split_lines_offsets_pages_and_line_ends():
+    text = "Title\r\n\nFirst line\fSecond page\r\nlast\n"
+    lines = split_lines(text)
+    assert [(ln.text, ln.page) for ln in lines] == [("Title", 0), ("", 0), ("First line", 0), ("Second page", 1),
+                                                     ("last", 1), ("", 1)]
+    assert all(text[ln.start:ln.end] == ln.text for ln in lines)
+    assert [(ln.start, ln.end, ln.text, ln.page) for ln in split_lines("")] == [(0, 0, "", 0)]
+
+
+def test_link_words_and_contents_lines_are_read_at_the_line_end():
+    from nlpfind.structure import _ends_with_link_word, _is_contents_line
+
+    long = "Staff worked with families across the area over many months " * 5
+    assert _ends_with_link_word(long + "and") and _ends_with_link_word(long + "in Which")
+    assert not _ends_with_link_word(long + "brand") and not _ends_with_link_word(long + "theatre")
+    assert not _ends_with_link_word("and then")
+    assert _is_contents_line("Introduction ........ 3") and _is_contents_line("Key messages\t12 ")
+    assert not _is_contents_line("Most of the 12 plans were reviewed in 3") and not _is_contents_line("Contents")
+
+
 def test_markdown_markup_is_removed_from_clean(framework):
     source = "## Key messages\n\nStaff were **very** confident, as the [survey](https://example.org/s) showed.\n"
     sents = segment(source, framework)
