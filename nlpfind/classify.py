@@ -32,6 +32,7 @@ from .segment import Sentence, iter_sentences
 FORMAT_VERSION = 1
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 MODEL_FILES = ("meta.json", "featurizer.json", "weights.safetensors")
+POLARITY_DIR = "polarity"  # the subfolder holding a model's polarity model, if it has one
 
 
 class LinearHead(ClassifierMixin, BaseEstimator):
@@ -123,6 +124,9 @@ class FindingModel:
     theme_head: MultiLabelHead
     embedding_model: str = "minilm"
     meta: dict = field(default_factory=dict)
+    #: a model on other embeddings (a fine-tuned encoder) whose polarity head decides polarity;
+    #: statement and themes stay this model's (each encoder where it measured best)
+    polarity_model: FindingModel | None = None
     _embedder: object = None
 
     # -- prediction ---------------------------------------------------------------------------
@@ -137,21 +141,36 @@ class FindingModel:
         f = self.featurizer
         return bool(f.embedding_weight or (f.similarity_weight and f.description_embeddings is not None))
 
-    def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None) -> list[dict]:
-        if not inputs:
-            return []
+    def features(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None):
+        """The feature matrix of `inputs` (embedding them with this model's encoder unless given)."""
         if embeddings is None and self.uses_embeddings():
             embeddings = self.embedder().encode([i.text for i in inputs])
-        X = self.featurizer.transform((inputs, embeddings))
+        return self.featurizer.transform((inputs, embeddings))
+
+    def polarity_proba(self, inputs: Sequence[SentenceInput], X=None,
+                       polarity_embeddings: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """Polarity probabilities (section prior applied) and their classes, from the polarity model if any
+        (on `polarity_embeddings` when given, else on its own encoder's)."""
+        if self.polarity_model is not None:
+            return self.polarity_model.polarity_proba(inputs, self.polarity_model.features(inputs, polarity_embeddings))
+        if X is None:
+            X = self.features(inputs)
+        pp = apply_prior(self.polarity_head.predict_proba(X), self.polarity_head.classes_,
+                         [i.section_polarity for i in inputs], float(self.meta.get("section_polarity_prior", 1.0)))
+        return pp, [str(c) for c in self.polarity_head.classes_]
+
+    def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None,
+                polarity_embeddings: np.ndarray | None = None) -> list[dict]:
+        """Statement, polarity and themes with their scores, per input (embedding them unless given)."""
+        if not inputs:
+            return []
+        X = self.features(inputs, embeddings)
         ps = self.statement_head.predict_proba(X)
-        pp = self.polarity_head.predict_proba(X)
         ps = apply_prior(ps, self.statement_head.classes_, [i.statement_section for i in inputs],
                          float(self.meta.get("section_prior", 1.0)))
-        pp = apply_prior(pp, self.polarity_head.classes_, [i.section_polarity for i in inputs],
-                         float(self.meta.get("section_polarity_prior", 1.0)))
+        pp, p_classes = self.polarity_proba(inputs, X, polarity_embeddings)
         pt = self.theme_head.predict_proba(X)
         s_classes = [str(c) for c in self.statement_head.classes_]
-        p_classes = [str(c) for c in self.polarity_head.classes_]
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
         s_best, p_best = ps.argmax(axis=1).tolist(), pp.argmax(axis=1).tolist()
         rows, cols = np.nonzero(pt >= self.theme_head.threshold)
@@ -172,39 +191,48 @@ class FindingModel:
     # -- persistence ------------------------------------------------------------------------
     def to_disk(self, path: str | Path, extra_files: dict[str, str] | None = None) -> None:
         """Write the model atomically: a killed save leaves any previous model as it was."""
-        from safetensors.numpy import save_file
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         try:
-            fmeta, farrays = self.featurizer.state()
-            arrays = {f"featurizer.{k}": v for k, v in farrays.items()}
-            for name, head in (("statement", self.statement_head), ("polarity", self.polarity_head),
-                               ("themes", self.theme_head)):
-                arrays[f"{name}.coef"] = np.ascontiguousarray(head.coef_, dtype=np.float32)
-                arrays[f"{name}.intercept"] = np.ascontiguousarray(head.intercept_, dtype=np.float32)
-            save_file(arrays, str(tmp / "weights.safetensors"))
-            _write_json(tmp / "featurizer.json", fmeta)
-            meta = {k: v for k, v in self.meta.items() if k not in ("path", "fingerprint")}  # facts of a loaded copy
-            meta.update({
-                "nlpfind_version": __version__, "format_version": FORMAT_VERSION,
-                "framework": self.framework_id, "embedding_model": self.embedding_model,
-                "statement_classes": [str(c) for c in self.statement_head.classes_],
-                "polarity_classes": [str(c) for c in self.polarity_head.classes_],
-                "theme_ids": list(self.theme_ids), "theme_threshold": self.theme_head.threshold,
-            })
-            _write_json(tmp / "meta.json", meta)
+            self._write_files(tmp)
             for name, text in (extra_files or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            for p in tmp.iterdir():
-                p.chmod(0o644)
+            for p in tmp.rglob("*"):
+                p.chmod(0o755 if p.is_dir() else 0o644)
             tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is shared like any other
             _fsync_dir(tmp)
             _swap_into_place(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def _write_files(self, folder: Path) -> None:
+        """The model's files (and its polarity model's, in a subfolder) into an existing folder."""
+        from safetensors.numpy import save_file
+
+        fmeta, farrays = self.featurizer.state()
+        arrays = {f"featurizer.{k}": v for k, v in farrays.items()}
+        for name, head in (("statement", self.statement_head), ("polarity", self.polarity_head),
+                           ("themes", self.theme_head)):
+            arrays[f"{name}.coef"] = np.ascontiguousarray(head.coef_, dtype=np.float32)
+            arrays[f"{name}.intercept"] = np.ascontiguousarray(head.intercept_, dtype=np.float32)
+        save_file(arrays, str(folder / "weights.safetensors"))
+        _write_json(folder / "featurizer.json", fmeta)
+        meta = {k: v for k, v in self.meta.items() if k not in ("path", "fingerprint")}  # facts of a loaded copy
+        meta.update({
+            "nlpfind_version": __version__, "format_version": FORMAT_VERSION,
+            "framework": self.framework_id, "embedding_model": self.embedding_model,
+            "statement_classes": [str(c) for c in self.statement_head.classes_],
+            "polarity_classes": [str(c) for c in self.polarity_head.classes_],
+            "theme_ids": list(self.theme_ids), "theme_threshold": self.theme_head.threshold,
+        })
+        meta.pop("polarity_model", None)
+        if self.polarity_model is not None:
+            (folder / POLARITY_DIR).mkdir()
+            self.polarity_model._write_files(folder / POLARITY_DIR)
+            meta["polarity_model"] = POLARITY_DIR
+        _write_json(folder / "meta.json", meta)
 
     @classmethod
     def from_disk(cls, path: str | Path) -> FindingModel:
@@ -261,8 +289,18 @@ class FindingModel:
         if meta.get("nlpfind_version") != __version__:
             warnings.warn(f"{path}: model was made by nlpfind {meta.get('nlpfind_version')}, this is {__version__}",
                           stacklevel=2)
+        polarity_model = None
+        if meta.get("polarity_model"):
+            sub = path / str(meta["polarity_model"])
+            if meta["polarity_model"] != POLARITY_DIR or not sub.is_dir():
+                raise ModelError(f"{path}: meta.json names a polarity model {meta['polarity_model']!r} that is not "
+                                 f"its {POLARITY_DIR}/ folder; retrain")
+            polarity_model = cls.from_disk(sub)
+            digest.update(polarity_model.meta["fingerprint"].encode())
+            meta["fingerprint"] = digest.hexdigest()
         return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
-                   heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta)
+                   heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta,
+                   polarity_model)
 
 
 def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor: float) -> np.ndarray:
@@ -283,9 +321,9 @@ def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor:
 
 
 def _probe_embedding(featurizer: SentenceFeaturizer):
-    if featurizer.description_embeddings is not None:
-        return np.zeros((1, featurizer.description_embeddings.shape[1]), dtype=np.float32)
-    return None
+    """A zero embedding of the width the featurizer was fitted on (None if it was fitted without)."""
+    width = getattr(featurizer, "embedding_dim_", 0)
+    return np.zeros((1, width), dtype=np.float32) if width else None
 
 
 def _write_json(path: Path, obj) -> None:
@@ -306,7 +344,11 @@ def _read_json(path: Path) -> dict:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush every file under `path` to disk (a polarity model's subfolder too)."""
     for p in path.iterdir():
+        if p.is_dir():
+            _fsync_dir(p)
+            continue
         with open(p, "rb") as fh:
             os.fsync(fh.fileno())
 
@@ -388,6 +430,8 @@ class Classifier:
         self.statement_from_section = framework.id != model.framework_id
         self._tagger: QuantifierTagger | None = None
         self.embeddings = embeddings
+        #: like `embeddings`, for the model's polarity model (if it has one); None: its own encoder
+        self.polarity_embeddings: Callable[[Sequence[str]], np.ndarray] | None = None
 
     @property
     def tagger(self) -> QuantifierTagger:
@@ -420,7 +464,11 @@ class Classifier:
         if self.model.uses_embeddings():
             enc = self.embeddings or self.model.embedder().encode
             emb = enc([i.text for i in inputs])
-        preds = self.model.predict(inputs, emb)
+        polarity = self.model.polarity_model
+        p_emb = None
+        if polarity is not None and polarity.uses_embeddings() and self.polarity_embeddings is not None:
+            p_emb = self.polarity_embeddings([i.text for i in inputs])
+        preds = self.model.predict(inputs, emb, p_emb)
         if self.statement_from_section:
             for s, p in zip(sentences, preds):
                 p["statement"] = s.statement_section or "none"

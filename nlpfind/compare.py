@@ -412,6 +412,10 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     if classifier.model.uses_embeddings() and classifier.embeddings is None:
         classifier = copy.copy(classifier)
         classifier.embeddings = cached(classifier.model.embedder())
+    polarity = classifier.model.polarity_model
+    if polarity is not None and polarity.uses_embeddings() and classifier.polarity_embeddings is None:
+        classifier = copy.copy(classifier)
+        classifier.polarity_embeddings = cached(polarity.embedder())
 
     from .findings_cache import FindingsCache
     from .parallel import classify_reports, default_workers, uses_pool

@@ -328,6 +328,9 @@ class TrainConfig:
     """Settings for `nlpfind train` (configs/train.toml)."""
 
     embedding_model: str = "minilm"
+    #: another embedding model for the polarity head alone (e.g. the fine-tuned "minilm-tuned");
+    #: "" means the same as embedding_model
+    polarity_embedding_model: str = ""
     framework: str = "carh"
     C_statement: float = 4.0
     C_polarity: float = 4.0

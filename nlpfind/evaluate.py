@@ -91,12 +91,15 @@ SYSTEMS = {
 def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5,
              systems: Sequence[str] = tuple(SYSTEMS), progress: Callable[[str], None] | None = None,
              config: TrainConfig | None = None, corpus: Corpus | None = None,
-             fold_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None) -> EvaluationResult:
+             fold_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
+             fold_polarity_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None) -> EvaluationResult:
     """Cross-validate each system with folds grouped by partnership.
 
     `fold_embeddings(k)` (optional) gives the (sentence, description) embeddings to use in fold k
     instead of the configured model's, for encoders fine-tuned per fold on the training folds only
     (eval/finetune); it applies to the systems that use embeddings (minilm-lr, nlpfind).
+    `fold_polarity_embeddings(k)` does the same for the polarity model of a config with a
+    `polarity_embedding_model` (nlpfind's polarity decided on a fine-tuned encoder's embeddings).
 
     Metrics are reported for every sentence and for each framework's reports separately (the
     manifest's `framework` column; empty means the corpus framework); `metrics` holds the
@@ -108,10 +111,14 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     config = config or load_train_config(config_path)
     from .embed import is_tuned_encoder
 
-    if is_tuned_encoder(config.embedding_model) and fold_embeddings is None:
+    if ((is_tuned_encoder(config.embedding_model) and fold_embeddings is None)
+            or (config.polarity_embedding_model and is_tuned_encoder(config.polarity_embedding_model)
+                and fold_polarity_embeddings is None)):
         from .errors import ConfigError
 
-        raise ConfigError(f"{config_path or 'the train config'}: embedding_model {config.embedding_model!r} was "
+        tuned_name = config.embedding_model if is_tuned_encoder(config.embedding_model) else config.polarity_embedding_model
+        raise ConfigError(f"{config_path or 'the train config'}: embedding model "
+                          f"{tuned_name!r} was "
                           "fine-tuned on the labelled corpus, so cross-validating it here would score sentences its "
                           "encoder already saw; "
                           "per-fold fine-tuning is in eval/finetune (results in eval/RESULTS.md)")
@@ -187,7 +194,19 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],
                               pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc,
                               list(home[train_idx]) if name == "nlpfind" else None)
-            preds = model.predict(te, None if emb is None else emb[test_idx])
+            if name == "nlpfind" and cfg.polarity_embedding_model and cfg.polarity_embedding_model != cfg.embedding_model:
+                from .train import polarity_config
+
+                pcfg = polarity_config(cfg)
+                p_emb, p_desc = (fold_polarity_embeddings(fold) if fold_polarity_embeddings is not None
+                                 else embeddings(pcfg.embedding_model, fold))
+                model.polarity_model = fit_model(tr, p_emb[train_idx], statements[train_idx], pols[train_idx],
+                                                 [themes[i] for i in train_idx], framework, pcfg,
+                                                 p_desc if pcfg.similarity_weight else None, list(home[train_idx]))
+                p_test = p_emb[test_idx]
+            else:
+                p_test = None
+            preds = model.predict(te, None if emb is None else emb[test_idx], p_test)
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
         per_subset = {}

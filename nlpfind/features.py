@@ -143,8 +143,9 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         self.description_embeddings = description_embeddings
 
     def fit(self, X, y=None):
-        inputs, _ = X
+        inputs, embeddings = X
         texts = [i.text for i in inputs]
+        self.embedding_dim_ = int(np.shape(embeddings)[1]) if embeddings is not None else 0
         self.vocab_, self.idf_ = learn_vocab(texts, self.ngram_max, self.min_df, self.max_features)
         self.section_vocab_, self.section_idf_ = learn_vocab([i.section for i in inputs], 1, 2, 2000)
         return self
@@ -197,6 +198,8 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         arrays = {"idf": self.idf_, "section_idf": self.section_idf_}
         if self.description_embeddings is not None:
             arrays["description_embeddings"] = np.asarray(self.description_embeddings, dtype=np.float32)
+        elif getattr(self, "embedding_dim_", 0):  # nothing else says how wide the embedding block is
+            meta["embedding_dim"] = self.embedding_dim_
         return meta, arrays
 
     @classmethod
@@ -208,6 +211,8 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         obj.vocab_ = {t: i for i, t in enumerate(meta["vocab"])}
         obj.section_vocab_ = {t: i for i, t in enumerate(meta["section_vocab"])}
         obj.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
+        described = obj.description_embeddings
+        obj.embedding_dim_ = int(meta.get("embedding_dim") or (described.shape[1] if described is not None else 0))
         obj.section_idf_ = np.asarray(arrays["section_idf"], dtype=np.float32)
         if len(obj.idf_) != len(obj.vocab_) or len(obj.section_idf_) != len(obj.section_vocab_):
             raise ValueError("vocabulary and idf arrays differ in length")

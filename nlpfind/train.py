@@ -99,7 +99,7 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     corpus = load_corpus(corpus_dir, framework, report_dirs)
     from .embed import is_tuned_encoder
 
-    if is_tuned_encoder(config.embedding_model):
+    if any(is_tuned_encoder(m) for m in (config.embedding_model, config.polarity_embedding_model) if m):
         cross_validate = False  # the encoder saw every labelled sentence: CV here would overstate (see evaluate)
         if metrics is None:
             metrics = {"note": "not cross-validated here: the encoder was fine-tuned on this corpus; per-fold "
@@ -137,8 +137,17 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
         emb = embed_texts([i.text for i in inputs], config.embedding_model)
         desc = embed_texts(description_texts(framework), config.embedding_model) if config.similarity_weight else None
     say("fitting statement, polarity and theme heads")
-    return fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
-                     [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
+    model = fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
+                      [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
+    if config.polarity_embedding_model and config.polarity_embedding_model != config.embedding_model:
+        say(f"training the polarity model on {config.polarity_embedding_model}")
+        model.polarity_model = train_on(corpus, framework, polarity_config(config), say)
+    return model
+
+
+def polarity_config(config: TrainConfig) -> TrainConfig:
+    """The settings of a model's polarity model: the same, on the polarity embedding model."""
+    return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="")
 
 
 def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:
@@ -160,6 +169,8 @@ def model_card(meta: dict, config: TrainConfig) -> str:
         "# nlpfind model card", "",
         f"- framework: `{meta.get('framework', config.framework)}`",
         f"- embedding model: `{config.embedding_model}` (loaded locally, never downloaded)",
+        *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
+           "themes by this one"] if config.polarity_embedding_model else []),
         f"- training data hash: `{meta.get('training_data_hash')}` ({meta.get('training_sentences')} sentences, "
         f"{meta.get('training_reports')} reports)",
         f"- label counts: `{json.dumps(meta.get('label_counts'), sort_keys=True)}`",

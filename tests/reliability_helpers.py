@@ -158,8 +158,9 @@ def write_fast_config(path: Path) -> Path:
     return path
 
 
-def train_tiny_model():
-    """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM)."""
+def train_tiny_model(embedded: str | None = None):
+    """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
+    `embedded`: with the embeddings of that model (a static model's folder is fast)."""
     from nlpfind.classify import sentence_input
     from nlpfind.config import TrainConfig, load_framework
     from nlpfind.quantify import QuantifierTagger
@@ -177,6 +178,11 @@ def train_tiny_model():
             st.append(lab[0])
             po.append(lab[1])
             th.append(lab[2])
+    if embedded:
+        from nlpfind.embed import get_embedder
+
+        config = TrainConfig(embedding_weight=1.0, similarity_weight=0, embedding_model=embedded)
+        return fit_model(inputs, get_embedder(embedded).encode([i.text for i in inputs]), st, po, th, fw, config, None)
     config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static")
     return fit_model(inputs, None, st, po, th, fw, config, None)
 

@@ -191,3 +191,17 @@ def test_classify_text_collects_less_only_while_it_works():
     seen = [gc.get_threshold() for _ in classifier.classify_text(PAGED_TEXT, "paged", batch_size=3)]
     assert len(seen) == len(PAGED_SENTENCES) and set(seen) == {before}
     assert gc.get_threshold() == before
+
+
+def test_a_model_on_embeddings_without_description_similarity_round_trips(tmp_path):
+    """similarity_weight 0 leaves no description vectors to tell the embedding width: the featurizer records it."""
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    model = train_tiny_model(embedded="static")
+    assert model.featurizer.description_embeddings is None and model.featurizer.embedding_dim_ == 256
+    model.to_disk(tmp_path / "model")
+    again = FindingModel.from_disk(tmp_path / "model")
+    inputs = [SentenceInput("Most plans were reviewed on time.", "Statement 2", "2", True, ("most",))]
+    assert again.predict(inputs) == model.predict(inputs)

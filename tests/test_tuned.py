@@ -64,7 +64,8 @@ def test_tuned_model_classifies_the_example(tmp_path):
     assert {"strength", "weakness"} <= pols
     copy = tmp_path / "tuned"
     shutil.copytree(REPO / "models" / "tuned", copy)
-    assert Classifier(copy).model.meta["embedding_model"] == "minilm-tuned"
+    model = Classifier(copy).model
+    assert model.embedding_model == "minilm" and model.polarity_model.embedding_model == "minilm-tuned"
 
 
 def test_evaluate_uses_the_per_fold_embeddings_and_embeds_nothing(tmp_path, monkeypatch):
@@ -99,3 +100,141 @@ def test_evaluate_uses_the_per_fold_embeddings_and_embeds_nothing(tmp_path, monk
                       fold_embeddings=fold_embeddings)
     assert {s.name for s in result.systems} == {"minilm-lr", "nlpfind"}
     assert sorted(set(asked)) == [0, 1, 2] and len(asked) == 6  # every fold, for each system
+
+
+def _always_weakness(model):
+    """Make a model's polarity head answer 'weakness' for every sentence."""
+    import numpy as np
+
+    head = model.polarity_head
+    head.coef_ = np.zeros_like(head.coef_)
+    head.intercept_ = np.where(head.classes_ == "weakness", 50.0, 0.0).astype(np.float32)
+    return model
+
+
+def test_a_model_with_a_polarity_model_round_trips(tmp_path):
+    """models/tuned's shape: polarity from a second model (its own encoder), statement and themes from the first."""
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import POLARITY_DIR, FindingModel
+    from nlpfind.features import SentenceInput
+
+    inputs = [SentenceInput("Most plans were reviewed on time and were of a good quality.", "Statement 2", "2"),
+              SentenceInput("Leaders had a clear vision.", "Statement 4", "4")]
+    plain = train_tiny_model()
+    plain.to_disk(tmp_path / "plain")
+    plain = FindingModel.from_disk(tmp_path / "plain")
+    hybrid = train_tiny_model()
+    hybrid.polarity_model = _always_weakness(train_tiny_model())
+    hybrid.to_disk(tmp_path / "hybrid")
+    assert sorted(p.name for p in (tmp_path / "hybrid" / POLARITY_DIR).iterdir()) == \
+        ["featurizer.json", "meta.json", "weights.safetensors"]
+    assert (tmp_path / "hybrid" / POLARITY_DIR).stat().st_mode & 0o777 == 0o755
+    loaded = FindingModel.from_disk(tmp_path / "hybrid")
+    ours, theirs = loaded.predict(inputs), plain.predict(inputs)
+    assert [p["polarity"] for p in ours] == ["weakness", "weakness"] != [p["polarity"] for p in theirs]
+    assert [(p["statement"], p["statement_scores"], p["themes"]) for p in ours] == \
+        [(p["statement"], p["statement_scores"], p["themes"]) for p in theirs]
+    assert loaded.meta["fingerprint"] != plain.meta["fingerprint"]
+    # The polarity model's files are part of what the model is: caches of its findings must see a change.
+    weights = tmp_path / "hybrid" / POLARITY_DIR / "weights.safetensors"
+    before = loaded.meta["fingerprint"]
+    changed = train_tiny_model()
+    changed.to_disk(tmp_path / "other")
+    weights.write_bytes((tmp_path / "other" / "weights.safetensors").read_bytes())
+    assert FindingModel.from_disk(tmp_path / "hybrid").meta["fingerprint"] != before
+
+
+def test_a_missing_polarity_model_is_a_model_error(tmp_path):
+    import shutil as sh
+
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import POLARITY_DIR, FindingModel
+    from nlpfind.errors import ModelError
+
+    hybrid = train_tiny_model()
+    hybrid.polarity_model = train_tiny_model()
+    hybrid.to_disk(tmp_path / "hybrid")
+    sh.rmtree(tmp_path / "hybrid" / POLARITY_DIR)
+    with pytest.raises(ModelError, match="polarity model"):
+        FindingModel.from_disk(tmp_path / "hybrid")
+
+
+def test_evaluate_takes_the_polarity_model_per_fold_embeddings(tmp_path, monkeypatch):
+    """configs/train-tuned.toml's shape under cross-validation: the polarity model reads each fold's fine-tuned
+    vectors (fold_polarity_embeddings); without them evaluate refuses, as for any encoder that saw the corpus."""
+    from dataclasses import replace
+
+    import numpy as np
+    from reliability_helpers import write_corpus
+
+    from nlpfind import embed
+    from nlpfind.config import load_framework, load_train_config
+    from nlpfind.corpus import load_corpus
+    from nlpfind.errors import ConfigError
+    from nlpfind.evaluate import evaluate
+    from nlpfind.train import description_texts
+
+    def no_model(name):
+        raise AssertionError(f"an embedding model was loaded: {name}")
+
+    monkeypatch.setattr(embed, "get_embedder", no_model)
+    info = write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir", "kinloch"))
+    config = replace(load_train_config(None), polarity_embedding_model="minilm-tuned")
+    framework = load_framework(config.framework)
+    corpus = load_corpus(info["corpus"], framework, [info["reports"]])
+    rng = np.random.default_rng(0)
+    asked: dict[str, list[int]] = {"packaged": [], "tuned": []}
+
+    def vectors(kind: str):
+        def per_fold(k: int):
+            asked[kind].append(k)
+            return (rng.normal(size=(len(corpus.sentences), 8)).astype(np.float32),
+                    rng.normal(size=(len(description_texts(framework)), 8)).astype(np.float32))
+        return per_fold
+
+    with pytest.raises(ConfigError, match="minilm-tuned"):
+        evaluate(config=config, corpus=corpus, folds=3, systems=("nlpfind",), fold_embeddings=vectors("packaged"))
+    result = evaluate(config=config, corpus=corpus, folds=3, systems=("nlpfind",), fold_embeddings=vectors("packaged"),
+                      fold_polarity_embeddings=vectors("tuned"))
+    assert result.systems[0].name == "nlpfind"
+    assert asked == {"packaged": [0, 1, 2], "tuned": [0, 1, 2]}
+
+
+@pytest.mark.slow
+def test_train_builds_the_polarity_model_on_its_own_encoder(tmp_path, isolated_env):
+    from reliability_helpers import write_corpus
+
+    from nlpfind.classify import POLARITY_DIR, Classifier, classify_file
+    from nlpfind.train import train
+
+    info = write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir", "kinloch"))
+    config = tmp_path / "hybrid.toml"
+    config.write_text('[train]\nembedding_model = "static"\npolarity_embedding_model = "minilm"\n', encoding="utf-8")
+    train(info["corpus"], [info["reports"]], tmp_path / "model", config, cross_validate=False)
+    assert (tmp_path / "model" / POLARITY_DIR / "meta.json").is_file()
+    classifier = Classifier(tmp_path / "model")
+    assert classifier.model.polarity_model.embedding_model == "minilm"
+    assert classify_file(EXAMPLE, classifier).findings
+
+
+def test_compare_keeps_the_polarity_model_vectors_in_the_embedding_cache(tmp_path, isolated_env):
+    """compare caches the polarity model's vectors like the main model's (under the polarity encoder's key)."""
+    from reliability_helpers import train_tiny_model, write_corpus
+
+    from nlpfind.classify import Classifier
+    from nlpfind.compare import compare_reports
+    from nlpfind.embed import STATIC_DIR, get_embedder
+
+    encoder = tmp_path / "polarity-encoder"  # a copy: its own cache key, apart from the main model's "static"
+    shutil.copytree(STATIC_DIR, encoder)
+    hybrid = train_tiny_model()
+    hybrid.polarity_model = train_tiny_model(embedded=str(encoder))
+    hybrid.to_disk(tmp_path / "hybrid")
+    paths = sorted(write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir"))["reports"].glob("*.txt"))
+    cached = compare_reports(paths, Classifier(tmp_path / "hybrid"), cache_dir=tmp_path / "cache", workers=1)
+    folder = tmp_path / "cache" / "embeddings" / get_embedder(str(encoder)).key.replace(":", "-")
+    assert any(folder.glob("*.npy"))
+    uncached = compare_reports(paths, Classifier(tmp_path / "hybrid"), use_cache=False, workers=1)
+    assert cached.as_dict() == uncached.as_dict()
