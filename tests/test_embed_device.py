@@ -30,24 +30,19 @@ def test_the_device_setting_is_checked(monkeypatch):
             Embedder("minilm", device=wrong)
 
 
-def test_a_wrong_device_setting_is_one_line(monkeypatch, tmp_path):
-    monkeypatch.setenv("NLPFIND_DEVICE", "gpu")
+@pytest.mark.parametrize("variable, value, words", [
+    ("NLPFIND_EMBED_BACKEND", "gpu", "backend"),
+    ("NLPFIND_DEVICE", "gpu", "device"),
+    # torch's own error for a missing device is a multi-line traceback; nlpfind says it in one line
+    pytest.param("NLPFIND_DEVICE", "a CUDA device torch cannot see", "CUDA device", marks=pytest.mark.slow),
+])
+def test_a_wrong_embedding_setting_is_one_line(monkeypatch, tmp_path, variable, value, words):
+    if value.startswith("a CUDA device"):
+        value = "cuda:99" if _cuda() else "cuda"
+    monkeypatch.setenv(variable, value)
     monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
     result = invoke(["classify", EXAMPLE, "--out", tmp_path / "out.jsonl"])
-    assert_one_line_error(result, "NLPFIND_DEVICE", words="device")
-    assert not (tmp_path / "out.jsonl").exists()
-
-
-@pytest.mark.slow
-def test_a_missing_cuda_device_is_one_line(monkeypatch, tmp_path):
-    """Torch's own error for a missing device is a multi-line traceback; nlpfind says it in one line."""
-    if _cuda():
-        monkeypatch.setenv("NLPFIND_DEVICE", "cuda:99")
-    else:
-        monkeypatch.setenv("NLPFIND_DEVICE", "cuda")
-    monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
-    result = invoke(["classify", EXAMPLE, "--out", tmp_path / "out.jsonl"])
-    assert_one_line_error(result, "NLPFIND_DEVICE", words="CUDA device")
+    assert_one_line_error(result, variable, words=words)
     assert not (tmp_path / "out.jsonl").exists()
 
 

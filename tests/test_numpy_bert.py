@@ -7,8 +7,6 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE
-from test_reliability import assert_one_line_error, invoke
 
 TEXTS = [
     "Chronologies were weak in most of the records we read.",
@@ -100,14 +98,6 @@ def test_overlay_that_does_not_fit_is_refused(tmp_path):
     overlay.write_bytes(b"not safetensors")
     with pytest.raises(ModelError, match="cannot read weights"):
         NumpyBertEncoder(source, overlay=overlay)
-
-
-def test_a_wrong_backend_setting_is_one_line(monkeypatch, tmp_path):
-    monkeypatch.setenv("NLPFIND_EMBED_BACKEND", "gpu")
-    monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
-    result = invoke(["classify", EXAMPLE, "--out", tmp_path / "out.jsonl"])
-    assert_one_line_error(result, "NLPFIND_EMBED_BACKEND", words="backend")
-    assert not (tmp_path / "out.jsonl").exists()
 
 
 @pytest.mark.slow
