@@ -350,6 +350,11 @@ class TrainConfig:
     batch_size: int = 64
     extra: dict = field(default_factory=dict)
 
+    @property
+    def separate_polarity(self) -> bool:
+        """Whether polarity comes from a second model on `polarity_embedding_model`."""
+        return bool(self.polarity_embedding_model) and self.polarity_embedding_model != self.embedding_model
+
 
 def load_train_config(path: Path | None = None) -> TrainConfig:
     path = Path(path) if path else CONFIG_DIR / "train.toml"

@@ -194,7 +194,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],
                               pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc,
                               list(home[train_idx]) if name == "nlpfind" else None)
-            if name == "nlpfind" and cfg.polarity_embedding_model and cfg.polarity_embedding_model != cfg.embedding_model:
+            if name == "nlpfind" and cfg.separate_polarity:
                 from .train import polarity_config
 
                 pcfg = polarity_config(cfg)

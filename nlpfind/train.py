@@ -139,7 +139,7 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
     say("fitting statement, polarity and theme heads")
     model = fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
                       [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
-    if config.polarity_embedding_model and config.polarity_embedding_model != config.embedding_model:
+    if config.separate_polarity:
         say(f"training the polarity model on {config.polarity_embedding_model}")
         model.polarity_model = train_on(corpus, framework, polarity_config(config), say)
     return model
