@@ -325,6 +325,12 @@ class _Read:
 
 
 @fewer_collections()
+def on_accelerator(classifier: Classifier) -> bool:
+    """Whether the classifier's encoders (its polarity model's too) run on a GPU ($NLPFIND_DEVICE)."""
+    models = [classifier.model] + ([classifier.model.polarity_model] if classifier.model.polarity_model else [])
+    return any(m.uses_embeddings() and getattr(m.embedder(), "device", "cpu") != "cpu" for m in models)
+
+
 def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None = None,
                     manifest: str | Path | None = None, min_partnerships: int = 1, on_error: str = "skip",
                     cache_dir: str | Path | None = None, progress: Callable[[str], None] | None = None, *,
@@ -431,6 +437,8 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     if len(missing) < len(reads):
         say(f"{len(reads) - len(missing)} of {len(reads)} reports classified before (cache)")
     workers = default_workers() if workers is None else workers
+    if on_accelerator(classifier):
+        workers = 1  # CUDA cannot be used in forked workers, and one process keeps the GPU busy
     if uses_pool(len(missing), workers):
         say(f"classifying {len(missing)} reports on {workers} processes")
     results = classify_reports([(doc.text, read.report) for read, _, doc in missing], classifier, workers)

@@ -59,3 +59,19 @@ def test_gpu_vectors_match_the_cpu_ones():
     cpu = Embedder("minilm").encode(texts)
     assert gpu.dtype == np.float32 and gpu.shape == cpu.shape
     assert np.abs(gpu - cpu).max() < 1e-3
+
+
+def test_compare_classifies_in_one_process_when_embedding_on_a_gpu(monkeypatch):
+    """CUDA cannot run in forked workers: on a GPU, compare keeps to one process."""
+    from conftest import REPO
+
+    from nlpfind.classify import Classifier
+    from nlpfind.compare import on_accelerator
+
+    monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
+    assert not on_accelerator(Classifier(REPO / "models" / "tuned"))
+    monkeypatch.setenv("NLPFIND_DEVICE", "cuda")
+    monkeypatch.setattr("nlpfind.embed._EMBEDDERS", {})
+    assert on_accelerator(Classifier(REPO / "models" / "default"))
+    assert on_accelerator(Classifier(REPO / "models" / "tuned"))
+    assert not on_accelerator(Classifier(REPO / "models" / "fast"))  # static vectors: a lookup on the CPU
