@@ -229,6 +229,8 @@ def _read_docx(data: bytes, name: str) -> str:
         names = set(zf.namelist())
     except zipfile.BadZipFile:
         raise InputError(f"{name}: not a valid .docx (not a zip archive)") from None
+    except (NotImplementedError, ValueError, OSError, EOFError) as exc:  # damaged headers: "zip file version 6.4"
+        raise InputError(f"{name}: damaged .docx (zip archive unreadable: {str(exc)[:80] or type(exc).__name__})") from None
     if "word/document.xml" not in names:
         raise InputError(f"{name}: not a Word document (zip has no word/document.xml)")
     try:

@@ -92,6 +92,14 @@ def _bad_inputs(tmp_path):
     with zipfile.ZipFile(zbuf, "w") as zf:
         zf.writestr("minutes/notes.txt", "Notes of the chief officers group meeting.")
     cut = write_text_pdf(tmp_path / "whole.pdf", PDF_LINES, pages=3).read_bytes()
+    # A central directory claiming a zip version Python cannot read (the fuzzer found zipfile then raises
+    # NotImplementedError, not BadZipFile).
+    wbuf = io.BytesIO()
+    with zipfile.ZipFile(wbuf, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    central = wbuf.getvalue().index(b"PK\x01\x02")
+    future = bytearray(wbuf.getvalue())
+    future[central + 6] = 64  # "version needed to extract": 6.4
     return {
         "missing": (tmp_path / "no-such-report.txt", "no such file"),
         "directory": (tmp_path, "directory"),
@@ -101,6 +109,7 @@ def _bad_inputs(tmp_path):
         "control bytes": (_write(tmp_path, "ctrl.txt", bytes(range(1, 9)) * 200), "binary"),
         "docx not a zip": (_write(tmp_path, "letter.docx", b"Dear colleague, this is not a Word file."), "zip"),
         "docx zip of something else": (_write(tmp_path, "minutes.docx", zbuf.getvalue()), "word/document.xml"),
+        "docx zip version unknown": (_write(tmp_path, "future.docx", bytes(future)), "damaged"),
         "pdf no text layer": (write_rectangle_pdf(tmp_path / "scan.pdf"), "OCR"),
         "pdf encrypted": (write_text_pdf(tmp_path / "locked.pdf", PDF_LINES, encrypt="secret-password"),
                           "encrypted"),
@@ -111,7 +120,7 @@ def _bad_inputs(tmp_path):
 
 
 BAD = ["missing", "directory", "empty", "whitespace", "nul bytes", "control bytes", "docx not a zip",
-       "docx zip of something else", "pdf no text layer", "pdf encrypted", "pdf truncated",
+       "docx zip of something else", "docx zip version unknown", "pdf no text layer", "pdf encrypted", "pdf truncated",
        "pdf suffix, not a pdf"]
 
 
