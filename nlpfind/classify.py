@@ -137,6 +137,10 @@ class FindingModel:
             self._embedder = get_embedder(self.embedding_model)
         return self._embedder
 
+    def parts(self) -> list[FindingModel]:
+        """This model and its polarity model, if any: each encodes sentences with its own encoder."""
+        return [self] if self.polarity_model is None else [self, self.polarity_model]
+
     def uses_embeddings(self) -> bool:
         f = self.featurizer
         return bool(f.embedding_weight or (f.similarity_weight and f.description_embeddings is not None))

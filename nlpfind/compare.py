@@ -327,8 +327,7 @@ class _Read:
 @fewer_collections()
 def on_accelerator(classifier: Classifier) -> bool:
     """Whether the classifier's encoders (its polarity model's too) run on a GPU ($NLPFIND_DEVICE)."""
-    models = [classifier.model] + ([classifier.model.polarity_model] if classifier.model.polarity_model else [])
-    return any(m.uses_embeddings() and getattr(m.embedder(), "device", "cpu") != "cpu" for m in models)
+    return any(m.uses_embeddings() and getattr(m.embedder(), "device", "cpu") != "cpu" for m in classifier.model.parts())
 
 
 def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None = None,

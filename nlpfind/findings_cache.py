@@ -39,15 +39,10 @@ def classifier_fingerprint(classifier: Classifier) -> str | None:
         return None
     digest = hashlib.sha1()
     for part in (model_hash, repr(classifier.framework), code_fingerprint(), str(classifier.statement_from_section),
-                 *(str(getattr(m.embedder(), "key", "")) if m.uses_embeddings() else "" for m in _models(classifier.model))):
+                 *(str(getattr(m.embedder(), "key", "")) if m.uses_embeddings() else "" for m in classifier.model.parts())):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
-
-
-def _models(model):
-    """The model and its polarity model, if any: each one's encoder shapes the findings."""
-    return [model] + ([model.polarity_model] if model.polarity_model is not None else [])
 
 
 class FindingsCache:
