@@ -228,3 +228,15 @@ def test_installed_entry_point_bad_input(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"nlpfind: {path}: no such file"]
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["classify", "--help"], ["compare", "--help"], ["train", "--help"]])
+def test_help_imports_no_heavy_library(args):
+    """Issue 5: --help answers without importing torch, transformers, sentence-transformers, datasets or spaCy."""
+    code = ("import runpy, sys\nsys.argv = ['nlpfind', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('nlpfind.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'datasets', 'spacy') "
+            "if m in sys.modules]\nprint(heavy, file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    assert "Usage" in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]"
