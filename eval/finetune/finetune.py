@@ -116,6 +116,33 @@ def predict(model, heads, texts, device):
                 (torch.sigmoid(heads["t"](emb)) >= 0.5).cpu().numpy())
 
 
+def save_layers(model, out: Path, prefix: str, freeze_embeddings: bool) -> int:
+    """Save the encoder as float16 safetensors in parts of under 16 MB (OUT/PREFIX.partN.safetensors, the
+    device's file limit); frozen word embeddings are left out. Returns the number of parts."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model[0].auto_model.state_dict().items()
+             if not (freeze_embeddings and k.startswith("embeddings."))}
+    pieces = {}
+    for key in sorted(state):  # tensors over the 16 MB file limit (the word embeddings) go in row blocks
+        rows = max(1, 7_000_000 // max(1, state[key][0].numel() * 2)) if state[key].dim() else 1
+        if state[key].numel() * 2 > 15_000_000:
+            for r in range(0, state[key].shape[0], rows):
+                pieces[f"{key}::rows{r}"] = state[key][r:r + rows].contiguous()
+        else:
+            pieces[key] = state[key]
+    part, size, n = {}, 0, 0
+    for key in sorted(pieces):
+        nbytes = pieces[key].numel() * 2
+        if part and size + nbytes > 15_000_000:
+            save_file(part, str(out / f"{prefix}.part{n}.safetensors"))
+            part, size, n = {}, 0, n + 1
+        part[key] = pieces[key]
+        size += nbytes
+    save_file(part, str(out / f"{prefix}.part{n}.safetensors"))
+    return n + 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path(".gpu"))
@@ -166,29 +193,8 @@ def main() -> None:
     t0 = time.time()
     model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=0,
                      max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings)
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model[0].auto_model.state_dict().items()
-             if not (args.freeze_embeddings and k.startswith("embeddings."))}
-    from safetensors.torch import save_file
-
-    pieces = {}
-    for key in sorted(state):  # tensors over the 16 MB file limit (the word embeddings) go in row blocks
-        rows = max(1, 7_000_000 // max(1, state[key][0].numel() * 2)) if state[key].dim() else 1
-        if state[key].numel() * 2 > 15_000_000:
-            for r in range(0, state[key].shape[0], rows):
-                pieces[f"{key}::rows{r}"] = state[key][r:r + rows].contiguous()
-        else:
-            pieces[key] = state[key]
-    state = pieces
-    part, size, n = {}, 0, 0
-    for key in sorted(state):
-        nbytes = state[key].numel() * 2
-        if part and size + nbytes > 15_000_000:
-            save_file(part, str(args.out / f"final.part{n}.safetensors"))
-            part, size, n = {}, 0, n + 1
-        part[key] = state[key]
-        size += nbytes
-    save_file(part, str(args.out / f"final.part{n}.safetensors"))
-    print({"final_seconds": round(time.time() - t0, 1), "parts": n + 1}, flush=True)
+    n = save_layers(model, args.out, "final", args.freeze_embeddings)
+    print({"final_seconds": round(time.time() - t0, 1), "parts": n}, flush=True)
 
 
 if __name__ == "__main__":

