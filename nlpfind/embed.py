@@ -268,7 +268,7 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
 
 STATIC_NAMES = ("static", "static-minilm")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "models" / "static-minilm"
-# MiniLM with its transformer layers fine-tuned on the labelled corpus (polarity loss; recipe and
+# MiniLM with its transformer layers fine-tuned on the labelled corpus (polarity + theme losses; recipe and
 # cross-validated numbers in eval/finetune and eval/RESULTS.md); the word embeddings stay the
 # packaged ones, so the folder holds the layers only.
 TUNED_NAMES = ("minilm-tuned",)
