@@ -73,18 +73,28 @@ def main(runs: list[Path], write: bool) -> None:
              "embeddings, so no test sentence reached the encoder or the heads. The last row of each run is the "
              "shipped `models/tuned` recipe: polarity from heads on that fold's fine-tuned embeddings, statement and "
              "themes from heads on the packaged MiniLM's.", ""]
-    for d in sorted(set(dom)):
-        lines += [f"**{d}** sentences ({dom.count(d)}):", "", "| system | " + " | ".join(KEYS) + " |",
+    lines += domain_tables(rows, {d: dom.count(d) for d in sorted(set(dom))})
+    publish(lines, t0, "finetune", write)
+
+
+def domain_tables(rows: list[tuple[str, dict]], domains: dict[str, int]) -> list[str]:
+    """One markdown table per framework's sentences (name -> count): a row per (system, subsets)."""
+    lines = []
+    for d, count in domains.items():
+        lines += [f"**{d}** sentences ({count}):", "", "| system | " + " | ".join(KEYS) + " |",
                   "|---|" + "---|" * len(KEYS)]
-        for name, subs in rows:
-            if d in subs:
-                lines.append(f"| {name} | " + " | ".join(f"{subs[d][k]:.3f}" for k in KEYS) + " |")
+        lines += [f"| {name} | " + " | ".join(f"{subs[d][k]:.3f}" for k in KEYS) + " |" for name, subs in rows if d in subs]
         lines.append("")
+    return lines
+
+
+def publish(lines: list[str], t0: float, section: str, write: bool) -> None:
+    """Print the section (with the CPU time it took) and, with `write`, put it into eval/RESULTS.md."""
     lines.append(f"({time.time() - t0:.0f} s on the CPU here.)")
     text = "\n".join(lines) + "\n"
     print(text)
     if write:
-        update_results_file(ROOT / "eval" / "RESULTS.md", "finetune", text)
+        update_results_file(ROOT / "eval" / "RESULTS.md", section, text)
 
 
 if __name__ == "__main__":

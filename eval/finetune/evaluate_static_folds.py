@@ -24,10 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
-from nlpfind.evaluate import evaluate, update_results_file  # noqa: E402
+from nlpfind.evaluate import evaluate  # noqa: E402
 from nlpfind.train import embed_texts, inputs_for  # noqa: E402
 
-KEYS = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate_finetuned import KEYS, domain_tables, publish  # noqa: E402
+
 FAST = ROOT / "configs" / "train-fast.toml"
 
 
@@ -44,8 +46,11 @@ def main(run: Path, write: bool) -> None:
     cos = (shipped * base["base"].astype(np.float32)).sum(1)
     rows = []
 
+    result_sizes: dict[str, int] = {}
+
     def add(label: str, result) -> None:
         rows.append((label, result.systems[0].subsets))
+        result_sizes.update(result.subset_sizes or {})
         print(label, {k: round(v, 3) for k, v in result.systems[0].subsets[result.primary].items() if k in KEYS},
               flush=True)
 
@@ -84,17 +89,8 @@ def main(run: Path, write: bool) -> None:
              "table; the fast recipe's heads were then fitted as usual. The GPU machine's distillation of the packaged "
              f"MiniLM agrees with the shipped static model (sentence cosine min {cos.min():.4f}, mean {cos.mean():.5f}).",
              ""]
-    for d in sorted(rows[0][1]):
-        if d == "all":
-            continue
-        lines += [f"**{d}** sentences:", "", "| system | " + " | ".join(KEYS) + " |", "|---|" + "---|" * len(KEYS)]
-        lines += [f"| {name} | " + " | ".join(f"{subs[d][k]:.3f}" for k in KEYS) + " |" for name, subs in rows]
-        lines.append("")
-    lines.append(f"({time.time() - t0:.0f} s on the CPU here.)")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if write:
-        update_results_file(ROOT / "eval" / "RESULTS.md", "static-finetune", text)
+    lines += domain_tables(rows, {d: n for d, n in sorted(result_sizes.items()) if d != "all"})
+    publish(lines, t0, "static-finetune", write)
 
 
 if __name__ == "__main__":
