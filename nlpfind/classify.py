@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import __version__
-from .config import POLARITIES, Framework, TrainConfig, load_framework
+from .config import NO_STATEMENT, POLARITIES, Framework, TrainConfig, load_framework
 from .errors import ModelError
 from .features import SentenceFeaturizer, SentenceInput
 from .gc_tuning import fewer_collections
@@ -181,6 +181,13 @@ class FindingModel:
         themes: list[tuple[str, ...]] = [()] * len(inputs)
         for r, k in zip(rows.tolist(), cols.tolist()):
             themes[r] += (self.theme_ids[k],)
+        if self.meta.get("top_theme_for_findings", False):
+            # The guide's findings nearly always carry a theme (97% of labelled ones); below the threshold the
+            # most likely theme is still the best guess for a sentence judged to bear on a statement.
+            top = pt.argmax(axis=1).tolist()
+            for r in range(len(inputs)):
+                if not themes[r] and s_classes[s_best[r]] != NO_STATEMENT:
+                    themes[r] = (self.theme_ids[top[r]],)
         out = []
         for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
             out.append({

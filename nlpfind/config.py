@@ -336,6 +336,8 @@ class TrainConfig:
     C_polarity: float = 4.0
     C_themes: float = 16.0
     theme_threshold: float = 0.5
+    #: a sentence predicted to bear on a statement gets its most likely theme when none reaches the threshold
+    top_theme_for_findings: bool = True
     ngram_weight: float = 1.0
     embedding_weight: float = 1.0
     section_weight: float = 1.0

@@ -69,7 +69,8 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
                         random_state=config.seed).fit(X, [list(t) for t in themes], sw)
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
                         config.embedding_model,
-                        {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior})
+                        {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior,
+                         "top_theme_for_findings": config.top_theme_for_findings})
 
 
 @dataclass(frozen=True)

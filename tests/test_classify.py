@@ -205,3 +205,33 @@ def test_a_model_on_embeddings_without_description_similarity_round_trips(tmp_pa
     again = FindingModel.from_disk(tmp_path / "model")
     inputs = [SentenceInput("Most plans were reviewed on time.", "Statement 2", "2", True, ("most",))]
     assert again.predict(inputs) == model.predict(inputs)
+
+
+def test_a_predicted_finding_gets_its_most_likely_theme_when_none_reaches_the_threshold(tmp_path):
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    model = train_tiny_model()
+    assert model.meta["top_theme_for_findings"] is True  # the TrainConfig default
+    model.theme_head.threshold = 1.0  # no probability reaches it: only the fallback tags
+    inputs = [SentenceInput("Most plans were reviewed on time and chronologies were good.", "Statement 2", "2", True,
+                            ("most",)),
+              SentenceInput("The inspection took place in May.", "", None, False)]
+    preds = model.predict(inputs)
+    assert [p["statement"] for p in preds] == ["2", "none"]
+    X = model.features(inputs)
+    top = model.theme_ids[int(model.theme_head.predict_proba(X)[0].argmax())]
+    assert [p["themes"] for p in preds] == [(top,), ()]
+    model.to_disk(tmp_path / "model")
+    again = FindingModel.from_disk(tmp_path / "model")
+    assert again.meta["top_theme_for_findings"] is True
+    model.meta["top_theme_for_findings"] = False
+    assert [p["themes"] for p in model.predict(inputs)] == [(), ()]
+
+
+def test_a_model_saved_without_the_top_theme_setting_tags_by_threshold_alone(model_copy):
+    meta = json.loads((model_copy / "meta.json").read_text())
+    meta.pop("top_theme_for_findings", None)
+    (model_copy / "meta.json").write_text(json.dumps(meta))
+    assert not FindingModel.from_disk(model_copy).meta.get("top_theme_for_findings", False)

@@ -278,3 +278,12 @@ def test_out_of_range_train_values(tmp_path, body):
     path.write_text(body, encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(str(path))):
         load_train_config(path)
+
+
+def test_top_theme_for_findings_must_be_a_boolean(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text('[train]\ntop_theme_for_findings = "yes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="'top_theme_for_findings' expected bool, got str"):
+        load_train_config(path)
+    path.write_text("[train]\ntop_theme_for_findings = false\n", encoding="utf-8")
+    assert load_train_config(path).top_theme_for_findings is False
