@@ -106,7 +106,7 @@ _MOD_RE = (r"(?:(?:just|slightly)\s+(?:under|below|over|more\s+than)|almost|near
            r"|below|over|more\s+than|above|around|about|approximately|roughly)")
 _PERCENT = re.compile(rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<num>\d{{1,3}}(?:\.\d+)?)\s?(?:%|per\s?cent\b)", re.I)
 _FRACTION = re.compile(
-    rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<frac>half|(?:a|one)\s+(?:third|quarter)|two\s+thirds|three\s+quarters)\b",
+    rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<frac>half|(?:a|one)[\s-]+(?:third|quarter)|two[\s-]+thirds|three[\s-]+quarters)\b",
     re.I,
 )
 _COUNT = re.compile(
@@ -115,9 +115,16 @@ _COUNT = re.compile(
     r"assessments?|chronologies|chronology|reviews?|investigations?)\b",
     re.I,
 )
+# "12 of the 40 records", "three out of five cases": a proportion of evidence units, with the band it implies.
+_NUMBER = r"\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_RATIO = re.compile(
+    rf"\b(?P<part>{_NUMBER})\s+(?:out\s+)?of\s+(?:the\s+|our\s+|these\s+|those\s+)?(?P<whole>{_NUMBER})\s+(?P<noun>[a-z]+)\b",
+    re.I,
+)
 # The same patterns without re.I, for lower-cased text of unchanged length: Python's re tries
 # every alternative at every word boundary, and case-folding each comparison made that 4x slower.
-_PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW = (re.compile(p.pattern) for p in (_PERCENT, _FRACTION, _COUNT))
+_PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW, _RATIO_LOW = (re.compile(p.pattern)
+                                                      for p in (_PERCENT, _FRACTION, _COUNT, _RATIO))
 # Cheap tests that rule those searches out for most sentences: a percentage has a digit, and in
 # lower-cased text a fraction has one of these words.
 _DIGIT = re.compile(r"\d")
@@ -180,10 +187,12 @@ class QuantifierTagger:
         cands: list[tuple[int, int, str, int | None, int | None, int]] = []
         folded = text.lower()
         if len(folded) == len(text):  # offsets carry over (true unless a rare letter lower-cases to two)
-            percent, fraction, count, population_cues = _PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW, _POPULATION_LOW
+            percent, fraction, count, ratio = _PERCENT_LOW, _FRACTION_LOW, _COUNT_LOW, _RATIO_LOW
+            population_cues = _POPULATION_LOW
             may_have_fraction = any(w in folded for w in _FRACTION_WORDS)
         else:  # re.I matches more than lower-case letters ("ı" for "i"): search to be sure
-            folded, percent, fraction, count, population_cues = text, _PERCENT, _FRACTION, _COUNT, POPULATION_CUES
+            folded, percent, fraction, count, ratio = text, _PERCENT, _FRACTION, _COUNT, _RATIO
+            population_cues = POPULATION_CUES
             may_have_fraction = True
         population: bool | None = None  # looked up at the first percentage (most sentences have none)
         for m in percent.finditer(folded) if _DIGIT.search(folded) else ():
@@ -197,7 +206,7 @@ class QuantifierTagger:
             low, high = band_for(value, _norm_mod(m.group("mod")))
             cands.append((m.start(), m.end(), "percentage", low, high, 3))
         for m in fraction.finditer(folded) if may_have_fraction else ():
-            frac = m.group("frac").lower().split()[-1]
+            frac = re.split(r"[\s-]+", m.group("frac").lower())[-1]
             mod = _norm_mod(m.group("mod"))
             if frac == "half" and mod in (None,) and not _half_is_proportion(text, m):
                 continue
@@ -213,6 +222,10 @@ class QuantifierTagger:
         for m in count.finditer(folded):
             if _count_is_evaluative(text, m):
                 cands.append((m.start(), m.end(), "count", None, None, 1))
+        for m in ratio.finditer(folded) if " of " in folded else ():
+            share = _ratio_share(text, m)
+            if share is not None:
+                cands.append((m.start(), m.start("noun") - 1, "fraction", share, share, 3))
         for match_id, s, e in self.matcher(doc):
             term = self.nlp.vocab.strings[match_id]
             if not self._keep(doc, s, e, term):
@@ -257,6 +270,11 @@ class QuantifierTagger:
                 return False
             window = [t.lower_ for t in doc[e:e + 5]]
             return any(w in EVIDENCE_NOUNS for w in window)
+        if head == "every":
+            if len(words) > 1:
+                return True  # "almost every", "nearly every"
+            # only "in every record/case ...": "every effort", "for every child" (a goal) are not proportions
+            return bool(prev and prev[-1] == "in") and nxt in EVIDENCE_NOUNS
         if head in ("no", "none", "never", "any"):
             if head == "any":  # "hardly any", "not any": a count of evidence units must follow
                 return len(words) > 1 and (nxt == "of" or nxt in EVIDENCE_NOUNS)
@@ -307,6 +325,22 @@ def _half_is_proportion(text: str, m: re.Match) -> bool:
         noun = re.match(r"\s+(?:the|these|those|our)\s+(\w+)", after).group(1)
         return noun in EVIDENCE_NOUNS
     return bool(re.search(r"\b(evaluated|rated|found|in|as)\s+$", before)) or bool(re.match(r"\s+(?:were|was|had|as)\b", after))
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]
+
+
+def _ratio_share(text: str, m: re.Match) -> int | None:
+    """The percentage "part of whole <evidence units>" states, or None where it is not a proportion of
+    evidence units ("8 of the 9 quality indicators", a sample read: "we read 12 of the 40 records")."""
+    part, whole = _number(m.group("part")), _number(m.group("whole"))
+    if not 0 < whole or part > whole or m.group("noun").lower() not in EVIDENCE_NOUNS:
+        return None
+    before = text[max(0, m.start() - 40):m.start()].lower().split()
+    if any(w.strip(",.") in SAMPLING_WORDS for w in before[-3:]) or (before and before[-1] in ("page", "pages", "p.")):
+        return None  # a sample read, or a running footer ("Page 1 of 46 Services for children ...")
+    return round(100 * part / whole)
 
 
 def _count_is_evaluative(text: str, m: re.Match) -> bool:

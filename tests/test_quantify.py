@@ -38,6 +38,9 @@ SCALE = [
     ("None of the parents we spoke to knew about advocacy.", "None", "none"),
     ("In no cases did staff fail to act on a concern.", "no", "none"),
     ("Staff never left a child without a plan.", "never", "none"),
+    ("In every record we read, the child had been seen alone.", "every", "all"),
+    ("In almost every case, the referral discussion was held on time.", "almost every", "almost all"),
+    ("Nearly every young person we met had a trusted adult.", "Nearly every", "almost all"),
 ]
 
 # (sentence, the quantifier as written, term, low, high): percentages, fractions and counts.
@@ -65,6 +68,11 @@ NUMERIC = [
     ("Two thirds of the records we read showed good practice.", "Two thirds", "fraction", 67, 67),
     ("A quarter of the chronologies were up to date.", "A quarter", "fraction", 25, 25),
     ("Three quarters of the young people felt listened to.", "Three quarters", "fraction", 75, 75),
+    ("Two-thirds of the records we read showed good practice.", "Two-thirds", "fraction", 67, 67),
+    ("Nearly three-quarters of staff felt supported.", "Nearly three-quarters", "fraction", 70, 74),
+    ("Over one-third of the plans were out of date.", "Over one-third", "fraction", 34, 100),
+    ("In 12 of the 40 records, chronologies were weak.", "12 of the 40", "fraction", 30, 30),
+    ("Three out of five young people said they felt safe.", "Three out of five", "fraction", 60, 60),
     ("Two records were weak.", "Two records", "count", None, None),
     ("Three cases had no risk assessment.", "Three cases", "count", None, None),
     ("One child was not seen within the expected timescale.", "One child", "count", None, None),
@@ -139,6 +147,11 @@ TRAPS = [
     "The first half of the year was difficult for the service.",
     "The two services merged in 2023.",
     "There was no evidence of drift in planning.",
+    # proportions of things that are not evidence units, samples and page footers
+    "Eight of the nine quality indicators were evaluated as good.",
+    "We read 12 of the 40 records in the second week.",
+    "Page 1 of 46 Services for children and young people in the area.",
+    "Every effort was made to keep brothers and sisters together.",
 ]
 
 
