@@ -164,8 +164,11 @@ class FindingModel:
         return pp, [str(c) for c in self.polarity_head.classes_]
 
     def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None,
-                polarity_embeddings: np.ndarray | None = None) -> list[dict]:
-        """Statement, polarity and themes with their scores, per input (embedding them unless given)."""
+                polarity_embeddings: np.ndarray | None = None, *, top_theme: bool | None = None) -> list[dict]:
+        """Statement, polarity and themes with their scores, per input (embedding them unless given).
+
+        `top_theme`: whether a predicted finding with no theme over the threshold gets its most likely
+        one (None: the model's `top_theme_for_findings` setting)."""
         if not inputs:
             return []
         X = self.features(inputs, embeddings)
@@ -181,7 +184,7 @@ class FindingModel:
         themes: list[tuple[str, ...]] = [()] * len(inputs)
         for r, k in zip(rows.tolist(), cols.tolist()):
             themes[r] += (self.theme_ids[k],)
-        if self.meta.get("top_theme_for_findings", False):
+        if self.meta.get("top_theme_for_findings", False) if top_theme is None else top_theme:
             # The guide's findings nearly always carry a theme (97% of labelled ones); below the threshold the
             # most likely theme is still the best guess for a sentence judged to bear on a statement.
             top = pt.argmax(axis=1).tolist()
@@ -452,8 +455,10 @@ class Classifier:
         return self._tagger
 
     def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
-                      batch_size: int = 2048, progress: Callable[[int], None] | None = None) -> Iterable[Finding]:
-        """Yield a Finding for every sentence of `text`, in batches (bounded memory)."""
+                      batch_size: int = 2048, progress: Callable[[int], None] | None = None,
+                      top_theme: bool | None = None) -> Iterable[Finding]:
+        """Yield a Finding for every sentence of `text`, in batches (bounded memory); `top_theme` as in
+        FindingModel.predict."""
         sentences = iter_sentences(text, self.framework, lines=lines)
         while True:
             # Segmenting makes many small objects too, so it runs with fewer collections as well;
@@ -462,12 +467,12 @@ class Classifier:
                 batch = list(islice(sentences, batch_size))
                 if not batch:
                     return
-                findings = self._classify_batch(batch, report)
+                findings = self._classify_batch(batch, report, top_theme)
             yield from findings
             if progress:
                 progress(len(batch))
 
-    def _classify_batch(self, sentences: list[Sentence], report: str) -> list[Finding]:
+    def _classify_batch(self, sentences: list[Sentence], report: str, top_theme: bool | None = None) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
         inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
@@ -479,7 +484,7 @@ class Classifier:
         p_emb = None
         if polarity is not None and polarity.uses_embeddings() and self.polarity_embeddings is not None:
             p_emb = self.polarity_embeddings([i.text for i in inputs])
-        preds = self.model.predict(inputs, emb, p_emb)
+        preds = self.model.predict(inputs, emb, p_emb, top_theme=top_theme)
         if self.statement_from_section:
             for s, p in zip(sentences, preds):
                 p["statement"] = s.statement_section or "none"

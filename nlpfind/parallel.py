@@ -57,8 +57,10 @@ def _init(threads: int) -> None:
 
 @fewer_collections()  # segmenting as well as classifying makes many small objects
 def report_findings(classifier: Classifier, text: str, report: str) -> list[Finding]:
-    """The findings (strength, weakness, mixed) of one report's text."""
-    return [f for f in classifier.classify_text(text, report) if f.polarity in FINDING_POLARITIES]
+    """The findings (strength, weakness, mixed) of one report's text, with the themes over the model's threshold
+    only: compare gives a finding with none the closest seeded theme only when it is close enough, and gathers
+    the rest into discovered themes, which a forced most-likely theme would leave empty."""
+    return [f for f in classifier.classify_text(text, report, top_theme=False) if f.polarity in FINDING_POLARITIES]
 
 
 def _classify(job: tuple[str, str]) -> list[Finding]:

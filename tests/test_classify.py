@@ -235,3 +235,24 @@ def test_a_model_saved_without_the_top_theme_setting_tags_by_threshold_alone(mod
     meta.pop("top_theme_for_findings", None)
     (model_copy / "meta.json").write_text(json.dumps(meta))
     assert not FindingModel.from_disk(model_copy).meta.get("top_theme_for_findings", False)
+
+
+def test_top_theme_can_be_turned_off_per_call(tmp_path):
+    """compare asks for the themes over the threshold only (its own leftovers make discovered themes)."""
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import Classifier
+    from nlpfind.parallel import report_findings
+
+    model = train_tiny_model()
+    model.theme_head.threshold = 1.0  # only the fallback can tag
+    classifier = Classifier(model)
+    text = "Statement 2\n\nMost plans were reviewed on time and chronologies were good.\n"
+    [default] = classifier.classify_text(text, "r")
+    [plain] = classifier.classify_text(text, "r", top_theme=False)
+    assert default.statement != "none" and len(default.themes) == 1 and plain.themes == ()
+    asked = []
+    classify_text = classifier.classify_text
+    classifier.classify_text = lambda *a, **k: asked.append(k.get("top_theme")) or classify_text(*a, **k)
+    report_findings(classifier, text, "r")
+    assert asked == [False]

@@ -81,6 +81,20 @@ def test_quantifiers_match_the_labels(tagger, na_labels):
     assert exact / len(na_labels) >= 0.97, f"{exact}/{len(na_labels)}"
 
 
+def test_quantifiers_match_the_labels_of_every_scottish_sentence(tagger, framework):
+    """All 1,221 Scottish labelled sentences (news releases and summaries as well as the report), not only
+    North Ayrshire: the scale's wordings vary between sources."""
+    from nlpfind.corpus import load_corpus
+
+    corpus = load_corpus(None, framework, None)
+    home = {r.report for r in corpus.reports if (r.framework or framework.id) == framework.id}
+    sentences = [s for s in corpus.sentences if s.report in home]
+    exact = sum(sorted(q[2:] for q in s.quantifiers)
+                == sorted(q[2:] for q in tagger.find(" ".join(s.text.replace("**", "").split())))
+                for s in sentences)
+    assert len(sentences) > 1000 and exact / len(sentences) >= 0.985, f"{exact}/{len(sentences)}"
+
+
 @pytest.fixture(scope="module")
 def fast_ilacs():
     from nlpfind.classify import Classifier
