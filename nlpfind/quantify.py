@@ -222,10 +222,10 @@ class QuantifierTagger:
         for m in count.finditer(folded):
             if _count_is_evaluative(text, m):
                 cands.append((m.start(), m.end(), "count", None, None, 1))
-        for m in ratio.finditer(folded) if " of " in folded else ():
+        for m in ratio.finditer(folded) if "of" in folded else ():
             share = _ratio_share(text, m)
             if share is not None:
-                cands.append((m.start(), m.start("noun") - 1, "fraction", share, share, 3))
+                cands.append((m.start(), m.end("whole"), "fraction", share, share, 3))
         for match_id, s, e in self.matcher(doc):
             term = self.nlp.vocab.strings[match_id]
             if not self._keep(doc, s, e, term):

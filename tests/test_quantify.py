@@ -73,6 +73,7 @@ NUMERIC = [
     ("Over one-third of the plans were out of date.", "Over one-third", "fraction", 34, 100),
     ("In 12 of the 40 records, chronologies were weak.", "12 of the 40", "fraction", 30, 30),
     ("Three out of five young people said they felt safe.", "Three out of five", "fraction", 60, 60),
+    ("In 12 of\nthe 40  records, plans were late.", "12 of\nthe 40", "fraction", 30, 30),
     ("Two records were weak.", "Two records", "count", None, None),
     ("Three cases had no risk assessment.", "Three cases", "count", None, None),
     ("One child was not seen within the expected timescale.", "One child", "count", None, None),
