@@ -260,6 +260,8 @@ class QuantifierTagger:
                 return True  # "almost all", "nearly all"
             if prev and prev[-1] in ("at", "not", "of", "above", "after", "by"):
                 return False  # "at all", "above all"
+            if any(w in ("not", "n't", "never") for w in prev[-4:]):
+                return False  # "not confident that all children", "not recorded in all cases": the guide's "not always"
             if nxt.isdigit() or nxt in NUMBER_WORDS or nxt in ACTOR_NOUNS:
                 return False
             if prev and prev[-1] == "in":
@@ -271,10 +273,11 @@ class QuantifierTagger:
             window = [t.lower_ for t in doc[e:e + 5]]
             return any(w in EVIDENCE_NOUNS for w in window)
         if head == "every":
-            if len(words) > 1:
-                return True  # "almost every", "nearly every"
-            # only "in every record/case ...": "every effort", "for every child" (a goal) are not proportions
-            return bool(prev and prev[-1] == "in") and nxt in EVIDENCE_NOUNS
+            # Only every record/case/child...: "every effort", "almost every key stage" are not proportions of
+            # evidence units, and "not recorded in every case" is "not always" (the guide: not tagged).
+            if nxt not in EVIDENCE_NOUNS or any(w in ("not", "n't") for w in prev[-4:]):
+                return False
+            return len(words) > 1 or (prev[-1:] == ["in"])  # "almost every child"; "in every record", not a goal
         if head in ("no", "none", "never", "any"):
             if head == "any":  # "hardly any", "not any": a count of evidence units must follow
                 return len(words) > 1 and (nxt == "of" or nxt in EVIDENCE_NOUNS)

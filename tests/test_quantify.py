@@ -153,6 +153,10 @@ TRAPS = [
     "We read 12 of the 40 records in the second week.",
     "Page 1 of 46 Services for children and young people in the area.",
     "Every effort was made to keep brothers and sisters together.",
+    "Attainment had risen in almost every key stage.",
+    "The reason for the decision was not recorded in every case.",
+    "The reason for the decision was not recorded in all cases.",
+    "Inspectors were not confident that all children were safe.",
 ]
 
 
