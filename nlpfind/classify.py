@@ -191,6 +191,7 @@ class FindingModel:
             for r in range(len(inputs)):
                 if not themes[r] and s_classes[s_best[r]] != NO_STATEMENT:
                     themes[r] = (self.theme_ids[top[r]],)
+        column = {t: k for k, t in enumerate(self.theme_ids)}
         out = []
         for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
             out.append({
@@ -199,6 +200,8 @@ class FindingModel:
                 "polarity": p_classes[p_best[r]],
                 "polarity_scores": {c: round(v, 4) for c, v in zip(p_classes, p_row)},
                 "themes": themes[r],
+                # the tagged themes' probabilities: one under the threshold is the top-theme fallback's best guess
+                "theme_scores": {t: round(float(pt[r, column[t]]), 4) for t in themes[r]},
             })
         return out
 
@@ -396,13 +399,16 @@ class Finding:
     polarity_scores: dict
     quantifiers: tuple[Quantifier, ...]
     themes: tuple[str, ...]
+    #: each tagged theme's probability (below the model's theme threshold: the top-theme fallback)
+    theme_scores: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"report": self.report, "index": self.index, "start": self.start, "end": self.end,
                 "text": self.text, "section": self.section, "statement": self.statement,
                 "statement_scores": self.statement_scores, "polarity": self.polarity,
                 "polarity_scores": self.polarity_scores,
-                "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes)}
+                "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes),
+                "theme_scores": self.theme_scores}
 
 
 def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier], framework: Framework) -> SentenceInput:
@@ -490,7 +496,7 @@ class Classifier:
                 p["statement"] = s.statement_section or "none"
                 p["statement_scores"] = {p["statement"]: 1.0}
         return [Finding(report, s.index, s.start, s.end, s.text, s.section_label, p["statement"],
-                        p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"])
+                        p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"], p["theme_scores"])
                 for s, q, p in zip(sentences, quants, preds)]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from .classify import Classifier, Finding
 from .quantify import Quantifier
 
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2  # 2: rows carry theme_scores
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +88,11 @@ class FindingsCache:
 # the report id (the same for a whole entry) is stored once, in the key.
 def _row(f: Finding) -> list:
     return [f.index, f.start, f.end, f.text, f.section, f.statement, f.statement_scores, f.polarity,
-            f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes)]
+            f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes),
+            f.theme_scores]
 
 
 def _finding(report: str, row: list) -> Finding:
-    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes = row
+    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes, t_scores = row
     return Finding(report, int(index), int(start), int(end), str(text), str(section), str(statement), dict(s_scores),
-                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes))
+                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes), dict(t_scores))

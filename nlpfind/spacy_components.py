@@ -62,7 +62,8 @@ class FindingsComponent:
             sent._.nlpfind_statement = pred["statement"]
             sent._.nlpfind_polarity = pred["polarity"]
             sent._.nlpfind_themes = pred["themes"]
-            sent._.nlpfind_scores = {"statement": pred["statement_scores"], "polarity": pred["polarity_scores"]}
+            sent._.nlpfind_scores = {"statement": pred["statement_scores"], "polarity": pred["polarity_scores"],
+                                     "themes": pred["theme_scores"]}
         return doc
 
 

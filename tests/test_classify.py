@@ -223,6 +223,7 @@ def test_a_predicted_finding_gets_its_most_likely_theme_when_none_reaches_the_th
     X = model.features(inputs)
     top = model.theme_ids[int(model.theme_head.predict_proba(X)[0].argmax())]
     assert [p["themes"] for p in preds] == [(top,), ()]
+    assert list(preds[0]["theme_scores"]) == [top] and preds[0]["theme_scores"][top] < 1.0 and preds[1]["theme_scores"] == {}
     model.to_disk(tmp_path / "model")
     again = FindingModel.from_disk(tmp_path / "model")
     assert again.meta["top_theme_for_findings"] is True

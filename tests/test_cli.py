@@ -18,7 +18,7 @@ from nlpfind.read import read_document
 from nlpfind.render import CSV_COLUMNS
 
 FINDING_KEYS = ["report", "index", "start", "end", "text", "section", "statement", "statement_scores", "polarity",
-                "polarity_scores", "quantifiers", "themes"]
+                "polarity_scores", "quantifiers", "themes", "theme_scores"]
 
 
 @pytest.fixture
@@ -136,6 +136,7 @@ def test_classify_jsonl(runner, tmp_path):
         for q in r["quantifiers"]:
             assert list(q) == ["text", "term", "low", "high", "start", "end"]
             assert " ".join(source[q["start"]:q["end"]].split()) == q["text"]
+        assert list(r["theme_scores"]) == r["themes"] and all(0 < p <= 1 for p in r["theme_scores"].values())
     terms = {q["term"] for r in rows for q in r["quantifiers"]}
     assert {"almost all", "majority", "less than half", "a few"} <= terms
 
