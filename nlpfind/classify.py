@@ -181,17 +181,17 @@ class FindingModel:
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
         s_best, p_best = ps.argmax(axis=1).tolist(), pp.argmax(axis=1).tolist()
         rows, cols = np.nonzero(pt >= self.theme_head.threshold)
-        themes: list[tuple[str, ...]] = [()] * len(inputs)
+        picked: list[list[int]] = [[] for _ in inputs]  # theme columns tagged, per sentence
         for r, k in zip(rows.tolist(), cols.tolist()):
-            themes[r] += (self.theme_ids[k],)
+            picked[r].append(k)
         if self.meta.get("top_theme_for_findings", False) if top_theme is None else top_theme:
             # The guide's findings nearly always carry a theme (97% of labelled ones); below the threshold the
             # most likely theme is still the best guess for a sentence judged to bear on a statement.
             top = pt.argmax(axis=1).tolist()
-            for r in range(len(inputs)):
-                if not themes[r] and s_classes[s_best[r]] != NO_STATEMENT:
-                    themes[r] = (self.theme_ids[top[r]],)
-        column = {t: k for k, t in enumerate(self.theme_ids)}
+            for r, ks in enumerate(picked):
+                if not ks and s_classes[s_best[r]] != NO_STATEMENT:
+                    ks.append(top[r])
+        theme_p = pt.tolist()
         out = []
         for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
             out.append({
@@ -199,9 +199,9 @@ class FindingModel:
                 "statement_scores": {c: round(v, 4) for c, v in zip(s_classes, s_row)},
                 "polarity": p_classes[p_best[r]],
                 "polarity_scores": {c: round(v, 4) for c, v in zip(p_classes, p_row)},
-                "themes": themes[r],
+                "themes": tuple(self.theme_ids[k] for k in picked[r]),
                 # the tagged themes' probabilities: one under the threshold is the top-theme fallback's best guess
-                "theme_scores": {t: round(float(pt[r, column[t]]), 4) for t in themes[r]},
+                "theme_scores": {self.theme_ids[k]: round(theme_p[r][k], 4) for k in picked[r]},
             })
         return out
 

@@ -109,14 +109,15 @@ _FRACTION = re.compile(
     rf"\b(?:(?P<mod>{_MOD_RE})\s+)?(?P<frac>half|(?:a|one)[\s-]+(?:third|quarter)|two[\s-]+thirds|three[\s-]+quarters)\b",
     re.I,
 )
+_WORD_NUMBERS = "|".join(NUMBER_WORDS)
 _COUNT = re.compile(
-    r"\b(?P<num>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
+    rf"\b(?P<num>{_WORD_NUMBERS}|\d{{1,2}})\s+"
     r"(?P<noun>records?|cases?|files?|children|child|young\s+people|famil(?:y|ies)|plans?|"
     r"assessments?|chronologies|chronology|reviews?|investigations?)\b",
     re.I,
 )
 # "12 of the 40 records", "three out of five cases": a proportion of evidence units, with the band it implies.
-_NUMBER = r"\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_NUMBER = rf"\d{{1,3}}|{_WORD_NUMBERS}"
 _RATIO = re.compile(
     rf"\b(?P<part>{_NUMBER})\s+(?:out\s+)?of\s+(?:the\s+|our\s+|these\s+|those\s+)?(?P<whole>{_NUMBER})\s+(?P<noun>[a-z]+)\b",
     re.I,
@@ -260,7 +261,7 @@ class QuantifierTagger:
                 return True  # "almost all", "nearly all"
             if prev and prev[-1] in ("at", "not", "of", "above", "after", "by"):
                 return False  # "at all", "above all"
-            if any(w in ("not", "n't", "never") for w in prev[-4:]):
+            if _negated(prev):
                 return False  # "not confident that all children", "not recorded in all cases": the guide's "not always"
             if nxt.isdigit() or nxt in NUMBER_WORDS or nxt in ACTOR_NOUNS:
                 return False
@@ -275,7 +276,7 @@ class QuantifierTagger:
         if head == "every":
             # Only every record/case/child...: "every effort", "almost every key stage" are not proportions of
             # evidence units, and "not recorded in every case" is "not always" (the guide: not tagged).
-            if nxt not in EVIDENCE_NOUNS or any(w in ("not", "n't") for w in prev[-4:]):
+            if nxt not in EVIDENCE_NOUNS or _negated(prev):
                 return False
             return len(words) > 1 or (prev[-1:] == ["in"])  # "almost every child"; "in every record", not a goal
         if head in ("no", "none", "never", "any"):
@@ -328,6 +329,11 @@ def _half_is_proportion(text: str, m: re.Match) -> bool:
         noun = re.match(r"\s+(?:the|these|those|our)\s+(\w+)", after).group(1)
         return noun in EVIDENCE_NOUNS
     return bool(re.search(r"\b(evaluated|rated|found|in|as)\s+$", before)) or bool(re.match(r"\s+(?:were|was|had|as)\b", after))
+
+
+def _negated(prev: list[str]) -> bool:
+    """A negation among the last four words before a quantifier: "not confident that all", "not in every case"."""
+    return any(w in ("not", "n't", "never") for w in prev[-4:])
 
 
 def _number(word: str) -> int:
