@@ -127,6 +127,8 @@ class FindingModel:
     #: a model on other embeddings (a fine-tuned encoder) whose polarity head decides polarity;
     #: statement and themes stay this model's (each encoder where it measured best)
     polarity_model: FindingModel | None = None
+    #: encoder layers whose mean token states make the sentence vector (Embedder.layers); () the model's own vector
+    embedding_layers: tuple[int, ...] = ()
     _embedder: object = None
 
     # -- prediction ---------------------------------------------------------------------------
@@ -134,7 +136,7 @@ class FindingModel:
         if self._embedder is None:
             from .embed import get_embedder
 
-            self._embedder = get_embedder(self.embedding_model)
+            self._embedder = get_embedder(self.embedding_model, self.embedding_layers)
         return self._embedder
 
     def parts(self) -> list[FindingModel]:
@@ -240,6 +242,7 @@ class FindingModel:
         meta.update({
             "nlpfind_version": __version__, "format_version": FORMAT_VERSION,
             "framework": self.framework_id, "embedding_model": self.embedding_model,
+            "embedding_layers": list(self.embedding_layers),
             "statement_classes": [str(c) for c in self.statement_head.classes_],
             "polarity_classes": [str(c) for c in self.polarity_head.classes_],
             "theme_ids": list(self.theme_ids), "theme_threshold": self.theme_head.threshold,
@@ -315,9 +318,13 @@ class FindingModel:
             polarity_model = cls.from_disk(sub)
             digest.update(polarity_model.meta["fingerprint"].encode())
             meta["fingerprint"] = digest.hexdigest()
+        layers = meta.get("embedding_layers", [])
+        if not isinstance(layers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers):
+            raise ModelError(f"{path / 'meta.json'}: embedding_layers expected a list of layer numbers, got {layers!r}; "
+                             "retrain")
         return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
                    heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta,
-                   polarity_model)
+                   polarity_model, tuple(layers))
 
 
 def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor: float) -> np.ndarray:

@@ -331,6 +331,9 @@ class TrainConfig:
     #: another embedding model for the polarity head alone (e.g. the fine-tuned "minilm-tuned");
     #: "" means the same as embedding_model
     polarity_embedding_model: str = ""
+    #: encoder layers (1-based) whose mean token states make the sentence vector, side by side; () is the model's own
+    #: vector (and the only choice for a static model)
+    embedding_layers: tuple[int, ...] = ()
     framework: str = "carh"
     C_statement: float = 4.0
     C_polarity: float = 4.0
@@ -358,6 +361,15 @@ class TrainConfig:
         return bool(self.polarity_embedding_model) and self.polarity_embedding_model != self.embedding_model
 
 
+def _layers(table: dict, key: str, where: str) -> tuple[int, ...]:
+    """A list of distinct layer numbers >= 1, e.g. [3, 4, 6]."""
+    value = _get(table, key, list, where)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value) or len(set(value)) < len(value):
+        raise ConfigError(f"{where}: key '{key}' expected a list of distinct layer numbers >= 1 (e.g. [3, 4, 6]), "
+                          f"got {value!r}")
+    return tuple(value)
+
+
 def load_train_config(path: Path | None = None) -> TrainConfig:
     path = Path(path) if path else CONFIG_DIR / "train.toml"
     data = _read_toml(path)
@@ -369,6 +381,9 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     _check_keys(table, allowed, f"{where} [train]")
     values = {}
     for key in table:
+        if key == "embedding_layers":
+            values[key] = _layers(table, key, f"{where} [train]")
+            continue
         kind = type(getattr(defaults, key))
         values[key] = _get(table, key, kind, f"{where} [train]")
     for key in ("C_statement", "C_polarity", "C_themes", "home_weight", "section_prior", "section_polarity_prior"):
@@ -381,6 +396,11 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     if not 0 < values.get("theme_threshold", 0.5) < 1:
         raise ConfigError(f"{where} [train]: key 'theme_threshold' must be between 0 and 1, "
                           f"got {values['theme_threshold']}")
+    from .embed import STATIC_NAMES
+
+    if values.get("embedding_layers") and values.get("embedding_model", defaults.embedding_model) in STATIC_NAMES:
+        raise ConfigError(f"{where} [train]: key 'embedding_layers' must be [] for the static embedding model "
+                          f"(it has no encoder layers), got {list(values['embedding_layers'])}")
     if values.get("batch_size", 1) < 1:
         raise ConfigError(f"{where} [train]: key 'batch_size' must be >= 1, got {values['batch_size']}")
     if values.get("class_weight", "balanced") not in ("balanced", "none"):

@@ -62,6 +62,9 @@ class Embedder:
     _model: object = None
     #: a folder of fine-tuned encoder layers to overlay on `name` (see TUNED_DIR), or None
     tuned: str | Path | None = None
+    #: encoder layers (1-based) whose mean token states make the vector, side by side (numpy_bert.layer_vectors);
+    #: () is the model's own sentence vector
+    layers: tuple[int, ...] = ()
     #: "auto" (numpy for the BERT models it reproduces, else sentence-transformers), "numpy" or
     #: "sentence-transformers"; default from $NLPFIND_EMBED_BACKEND
     backend: str = field(default_factory=lambda: os.environ.get(BACKEND_ENV, "auto"))
@@ -91,7 +94,8 @@ class Embedder:
             path = resolve_model_path(self.name)
             if numpy_bert.supports(path):
                 overlay = Path(self.tuned) / TUNED_WEIGHTS if self.tuned is not None else None
-                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay)  # raises for broken weights
+                # raises for broken weights and layers the model does not have
+                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay, pool_layers=self.layers)
             elif self.backend == "numpy":
                 raise ModelError(f"{path}: the numpy embedding backend supports BERT models with mean pooling "
                                  f"only; unset ${BACKEND_ENV} to use sentence-transformers")
@@ -143,6 +147,8 @@ class Embedder:
     def key(self) -> str:
         """Identifies the model in cache keys (both backends give the same vectors, so they share it)."""
         base = hashlib.sha1(str(resolve_model_path(self.name)).encode()).hexdigest()[:12] + ":" + Path(self.name).name
+        if self.layers:
+            base += "-layers-" + ".".join(map(str, self.layers))
         if self.tuned is None:
             return base
         weights = (Path(self.tuned) / TUNED_WEIGHTS).read_bytes() if (Path(self.tuned) / TUNED_WEIGHTS).is_file() else b""
@@ -153,14 +159,46 @@ class Embedder:
             return self.numpy_encoder.encode(list(texts))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.layers:
+            return self._encode_layers(list(texts))
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
+
+    def _encode_layers(self, texts: list[str]) -> np.ndarray:
+        """`layers`' vectors through torch (GPU, or models numpy_bert does not run): what numpy_bert gives."""
+        import torch
+
+        from .numpy_bert import layer_vectors
+
+        model = self.model
+        transformer = model[0].auto_model
+        count = int(transformer.config.num_hidden_layers)
+        bad = [n for n in self.layers if not 1 <= n <= count]
+        if bad:
+            raise ModelError(f"{self.name}: embedding layer {bad[0]} does not exist (the model has layers 1-{count})")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            module = model[0]  # its own casing and truncation; `tokenize` became `preprocess` in sentence-transformers 5
+            tokens = getattr(module, "preprocess", module.tokenize)(texts[start:start + self.batch_size])
+            features = {k: v.to(model.device) for k, v in tokens.items()
+                        if k in ("input_ids", "attention_mask", "token_type_ids")}
+            with torch.inference_mode():
+                states = transformer(**features, output_hidden_states=True).hidden_states  # [0] is the input embeddings
+            mask = features["attention_mask"].unsqueeze(-1).to(torch.float32)
+            pooled = []
+            for n in self.layers:
+                mean = (states[n].to(torch.float32) * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled.append(torch.nn.functional.normalize(mean, dim=1).cpu().numpy())
+            out[start:start + len(pooled[0])] = layer_vectors(pooled)
+        return out
 
     @property
     def dimension(self) -> int:
         if self.numpy_encoder is not None:
             return self.numpy_encoder.dimension
+        if self.layers:
+            return int(self.model[0].auto_model.config.hidden_size) * len(self.layers)
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
@@ -325,7 +363,7 @@ class StaticEmbedder:
         return vecs / np.where(norms == 0, 1.0, norms)
 
 
-_EMBEDDERS: dict[str, object] = {}
+_EMBEDDERS: dict[tuple[str, tuple[int, ...]], object] = {}
 
 
 def is_tuned_encoder(name: str) -> bool:
@@ -345,18 +383,28 @@ def is_static_folder(folder: Path) -> bool:
         return False
 
 
-def get_embedder(name: str):
-    """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process)."""
-    if name not in _EMBEDDERS:
+def get_embedder(name: str, layers: Sequence[int] = ()):
+    """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process).
+
+    `layers` picks encoder layers whose mean token states make the vector (Embedder.layers); a static
+    model has no layers.
+    """
+    layers = tuple(layers)
+    key = (name, layers)
+    if key not in _EMBEDDERS:
+        static = name in STATIC_NAMES or (not is_tuned_encoder(name) and is_static_folder(Path(name)))
+        if static and layers:
+            raise ModelError(f"{name}: a static embedding model has no encoder layers to pool; set embedding_layers "
+                             "to [] for it")
         if name in STATIC_NAMES:
-            _EMBEDDERS[name] = StaticEmbedder()
+            _EMBEDDERS[key] = StaticEmbedder()
         elif is_tuned_encoder(name):
             folder = TUNED_DIR if name in TUNED_NAMES else Path(name)
             if not (folder / TUNED_WEIGHTS).is_file():
                 raise ModelError(f"{folder}: fine-tuned encoder not found (no {TUNED_WEIGHTS})")
-            _EMBEDDERS[name] = Embedder(DEFAULT_MODEL, tuned=folder)
-        elif is_static_folder(Path(name)):
-            _EMBEDDERS[name] = StaticEmbedder(name)
+            _EMBEDDERS[key] = Embedder(DEFAULT_MODEL, tuned=folder, layers=layers)
+        elif static:
+            _EMBEDDERS[key] = StaticEmbedder(name)
         else:
-            _EMBEDDERS[name] = Embedder(name)
-    return _EMBEDDERS[name]
+            _EMBEDDERS[key] = Embedder(name, layers=layers)
+    return _EMBEDDERS[key]

@@ -155,16 +155,16 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     for report in sorted(r for r, n in sizes.items() if n >= WHOLE_REPORT_MIN):
         subsets[f"report {report}"] = np.array([s.report == report for s in sents])
     need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
-    emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    emb_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    def embeddings(name: str, fold: int):
+    def embeddings(name: str, fold: int, layers: tuple[int, ...] = ()):
         if fold_embeddings is not None:  # encoders fine-tuned per fold replace the named model
             return fold_embeddings(fold)
-        if name not in emb_cache:
-            say(f"embedding with {name}")
-            emb_cache[name] = (embed_texts([i.text for i in inputs], name),
-                               embed_texts(description_texts(framework), name))
-        return emb_cache[name]
+        if (name, layers) not in emb_cache:
+            say(f"embedding with {name}" + (f" (layers {', '.join(map(str, layers))})" if layers else ""))
+            emb_cache[name, layers] = (embed_texts([i.text for i in inputs], name, layers=layers),
+                                       embed_texts(description_texts(framework), name, layers=layers))
+        return emb_cache[name, layers]
 
     if need_minilm and fold_embeddings is None:
         embeddings("minilm", 0)
@@ -185,14 +185,14 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                               similarity_weight=0.0, cue_weight=0.0, ngram_weight=1.0, **PLAIN)
                 emb = desc = None
             elif name == "minilm-lr":
-                cfg = replace(config, embedding_model="minilm", ngram_weight=0.0, section_weight=0.0,
+                cfg = replace(config, embedding_model="minilm", embedding_layers=(), ngram_weight=0.0, section_weight=0.0,
                               quantifier_weight=0.0, similarity_weight=0.0, cue_weight=0.0, embedding_weight=1.0,
                               **PLAIN)
                 emb, _ = embeddings("minilm", fold)
                 desc = None
             else:
                 cfg = config
-                emb, desc = (embeddings(cfg.embedding_model, fold)
+                emb, desc = (embeddings(cfg.embedding_model, fold, tuple(cfg.embedding_layers))
                              if cfg.embedding_weight or cfg.similarity_weight else (None, None))
                 if not cfg.similarity_weight:
                     desc = None
@@ -206,7 +206,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
 
                 pcfg = polarity_config(cfg)
                 p_emb, p_desc = (fold_polarity_embeddings(fold) if fold_polarity_embeddings is not None
-                                 else embeddings(pcfg.embedding_model, fold))
+                                 else embeddings(pcfg.embedding_model, fold, tuple(pcfg.embedding_layers)))
                 model.polarity_model = fit_model(tr, p_emb[train_idx], statements[train_idx], pols[train_idx],
                                                  [themes[i] for i in train_idx], framework, pcfg,
                                                  p_desc if pcfg.similarity_weight else None, list(home[train_idx]))
@@ -235,7 +235,9 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
         f"Command: `{command}`", "",
         f"{result.sentences} labelled sentences, {result.partnerships} partnerships, {result.folds} folds "
         f"(GroupKFold: no partnership in both train and test); corpus hash `{result.data_hash}`; "
-        f"embedding model `{config.embedding_model}`.", "",
+        f"embedding model `{config.embedding_model}`"
+        + (f" (layers {', '.join(map(str, config.embedding_layers))} mean-pooled side by side; the minilm-lr "
+           "baseline uses the model's own vector)" if config.embedding_layers else "") + ".", "",
         "| system | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys),
     ]
     lines[-2:-2] = [f"Headline metrics are on the `{result.primary}` sentences ({(result.subset_sizes or {}).get(result.primary)}"

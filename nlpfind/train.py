@@ -28,10 +28,10 @@ def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> l
             for s, fs in zip(sentences, found)]
 
 
-def embed_texts(texts: Sequence[str], model_name: str, use_cache: bool = True) -> np.ndarray:
+def embed_texts(texts: Sequence[str], model_name: str, use_cache: bool = True, layers: Sequence[int] = ()) -> np.ndarray:
     from .embed import EmbeddingCache, get_embedder
 
-    embedder = get_embedder(model_name)
+    embedder = get_embedder(model_name, layers)
     if use_cache:
         return EmbeddingCache(cache_dir() / "embeddings", embedder).encode(list(texts))
     return embedder.encode(list(texts))
@@ -70,7 +70,8 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
                         config.embedding_model,
                         {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior,
-                         "top_theme_for_findings": config.top_theme_for_findings})
+                         "top_theme_for_findings": config.top_theme_for_findings},
+                        embedding_layers=tuple(config.embedding_layers))
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,9 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
     emb = desc = None
     if config.embedding_weight or config.similarity_weight:
         say(f"embedding {len(sents)} sentences with {config.embedding_model}")
-        emb = embed_texts([i.text for i in inputs], config.embedding_model)
-        desc = embed_texts(description_texts(framework), config.embedding_model) if config.similarity_weight else None
+        emb = embed_texts([i.text for i in inputs], config.embedding_model, layers=config.embedding_layers)
+        desc = (embed_texts(description_texts(framework), config.embedding_model, layers=config.embedding_layers)
+                if config.similarity_weight else None)
     say("fitting statement, polarity and theme heads")
     model = fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
                       [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
@@ -147,8 +149,10 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
 
 
 def polarity_config(config: TrainConfig) -> TrainConfig:
-    """The settings of a model's polarity model: the same, on the polarity embedding model."""
-    return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="")
+    """The settings of a model's polarity model: the same, on the polarity embedding model's own vector (the
+    fine-tuned encoder was tuned, and cross-validated, on its mean-pooled last layer)."""
+    return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="",
+                   embedding_layers=())
 
 
 def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:
@@ -169,7 +173,9 @@ def model_card(meta: dict, config: TrainConfig) -> str:
     lines = [
         "# nlpfind model card", "",
         f"- framework: `{meta.get('framework', config.framework)}`",
-        f"- embedding model: `{config.embedding_model}` (loaded locally, never downloaded)",
+        f"- embedding model: `{config.embedding_model}` (loaded locally, never downloaded)"
+        + (f"; layers {', '.join(map(str, config.embedding_layers))} mean-pooled side by side"
+           if config.embedding_layers else ""),
         *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
            "themes by this one"] if config.polarity_embedding_model else []),
         f"- training data hash: `{meta.get('training_data_hash')}` ({meta.get('training_sentences')} sentences, "

@@ -158,9 +158,9 @@ def write_fast_config(path: Path) -> Path:
     return path
 
 
-def train_tiny_model(embedded: str | None = None):
+def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = ()):
     """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
-    `embedded`: with the embeddings of that model (a static model's folder is fast)."""
+    `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`."""
     from nlpfind.classify import sentence_input
     from nlpfind.config import TrainConfig, load_framework
     from nlpfind.quantify import QuantifierTagger
@@ -181,8 +181,9 @@ def train_tiny_model(embedded: str | None = None):
     if embedded:
         from nlpfind.embed import get_embedder
 
-        config = TrainConfig(embedding_weight=1.0, similarity_weight=0, embedding_model=embedded)
-        return fit_model(inputs, get_embedder(embedded).encode([i.text for i in inputs]), st, po, th, fw, config, None)
+        config = TrainConfig(embedding_weight=1.0, similarity_weight=0, embedding_model=embedded, embedding_layers=layers)
+        return fit_model(inputs, get_embedder(embedded, layers).encode([i.text for i in inputs]), st, po, th, fw, config,
+                         None)
     config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static")
     return fit_model(inputs, None, st, po, th, fw, config, None)
 

@@ -207,6 +207,34 @@ def test_a_model_on_embeddings_without_description_similarity_round_trips(tmp_pa
     assert again.predict(inputs) == model.predict(inputs)
 
 
+@pytest.mark.slow
+def test_a_model_on_pooled_layers_keeps_them_through_save_and_load(tmp_path):
+    """The layers are part of what the model is: a loaded copy embeds with the same layers and predicts the same."""
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    model = train_tiny_model(embedded="minilm", layers=(3, 4, 6))
+    assert model.featurizer.embedding_dim_ == 3 * 384 and model.embedder().layers == (3, 4, 6)
+    model.to_disk(tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "meta.json").read_text())["embedding_layers"] == [3, 4, 6]
+    again = FindingModel.from_disk(tmp_path / "model")
+    assert again.embedding_layers == (3, 4, 6) and again.embedder().key == model.embedder().key
+    inputs = [SentenceInput("Most plans were reviewed on time.", "Statement 2", "2", True, ("most",)),
+              SentenceInput("Chronologies were not yet of a good enough quality.", "Statement 2", "2", True)]
+    assert again.predict(inputs) == model.predict(inputs)
+
+
+def test_a_model_whose_meta_names_bad_layers_is_refused(model_copy):
+    from nlpfind.errors import ModelError
+
+    meta = json.loads((model_copy / "meta.json").read_text())
+    meta["embedding_layers"] = "3,4"
+    (model_copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="embedding_layers expected a list of layer numbers, got '3,4'; retrain"):
+        FindingModel.from_disk(model_copy)
+
+
 def test_a_predicted_finding_gets_its_most_likely_theme_when_none_reaches_the_threshold(tmp_path):
     from reliability_helpers import train_tiny_model
 

@@ -280,6 +280,32 @@ def test_out_of_range_train_values(tmp_path, body):
         load_train_config(path)
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("[0]", r"'embedding_layers' expected a list of distinct layer numbers >= 1 \(e.g. \[3, 4, 6\]\), got \[0\]"),
+    ("[3, 3]", r"expected a list of distinct layer numbers"),
+    ('["3"]', r"expected a list of distinct layer numbers"),
+    ("[3.0]", r"expected a list of distinct layer numbers"),
+    ("3", r"key 'embedding_layers' expected list, got int"),
+])
+def test_bad_embedding_layers_name_file_key_and_form(tmp_path, value, expected):
+    path = tmp_path / "train.toml"
+    path.write_text(f"[train]\nembedding_layers = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=str(path).replace("\\", "\\\\") + ".*" + expected):
+        load_train_config(path)
+
+
+def test_embedding_layers_load_in_order_and_a_static_model_refuses_them(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text("[train]\nembedding_layers = [6, 3]\n", encoding="utf-8")
+    assert load_train_config(path).embedding_layers == (6, 3)
+    assert TrainConfig().embedding_layers == ()  # a key left out: the model's own vector
+    assert load_train_config().embedding_layers == (3, 4, 6)  # the shipped default model's
+    assert load_train_config(CONFIG_DIR / "train-fast.toml").embedding_layers == ()
+    path.write_text('[train]\nembedding_model = "static"\nembedding_layers = [3]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="'embedding_layers' must be \\[\\] for the static embedding model"):
+        load_train_config(path)
+
+
 def test_top_theme_for_findings_must_be_a_boolean(tmp_path):
     path = tmp_path / "train.toml"
     path.write_text('[train]\ntop_theme_for_findings = "yes"\n', encoding="utf-8")

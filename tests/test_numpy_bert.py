@@ -62,6 +62,32 @@ def test_a_sentence_vector_does_not_depend_on_its_batch(monkeypatch):
     assert embedder.encode([]).shape == (0, 384)
 
 
+def test_layer_vectors_are_each_pooled_layer_side_by_side():
+    """pool_layers=(6,) is the model's own vector; (3, 4, 6) puts three unit means side by side, scaled to unit length,
+    the last of them MiniLM's own vector; each sentence's vector is the same alone or in a batch."""
+    from nlpfind.embed import get_embedder
+    from nlpfind.errors import ModelError
+
+    own = get_embedder("minilm").encode(TEXTS)
+    assert np.abs(get_embedder("minilm", (6,)).encode(TEXTS) - own).max() < 1e-6
+    layered = get_embedder("minilm", (3, 4, 6))
+    vectors = layered.encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), 3 * 384) and layered.dimension == 3 * 384 and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.abs(vectors[:, 768:] * np.sqrt(3) - own).max() < 1e-5
+    for block in (vectors[:, :384], vectors[:, 384:768]):  # the middle layers are other vectors, each of unit length
+        assert np.allclose(np.linalg.norm(block, axis=1) * np.sqrt(3), 1.0, atol=1e-5)
+        assert np.abs(block * np.sqrt(3) - own).max() > 0.1
+    alone = np.vstack([layered.encode([t]) for t in TEXTS])
+    assert np.abs(alone - vectors).max() < 1e-5
+    assert np.abs(get_embedder("minilm", (6, 3, 4)).encode(TEXTS)[:, :384] * np.sqrt(3) - own).max() < 1e-5  # as listed
+    assert len({get_embedder("minilm", k).key for k in ((), (3, 4, 6), (6, 3, 4))}) == 3  # never one another's cache
+    with pytest.raises(ModelError, match="embedding layer 7 does not exist .*layers 1-6"):
+        get_embedder("minilm", (3, 7)).encode(["x"])
+    with pytest.raises(ModelError, match="static embedding model has no encoder layers"):
+        get_embedder("static", (3,))
+
+
 def _model_copy(tmp_path, source):
     folder = tmp_path / "model"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("model.safetensors", "*.md", "data_config.json"))
@@ -101,13 +127,16 @@ def test_overlay_that_does_not_fit_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tuned", [False, True])
-def test_same_vectors_as_sentence_transformers(tuned):
+@pytest.mark.parametrize("tuned, layers", [(False, ()), (True, ()), (False, (3, 4, 6)), (True, (2, 6))])
+def test_same_vectors_as_sentence_transformers(tuned, layers):
+    """Both backends give the same vectors, of the model's own vector or of pooled layers (the GPU path)."""
     from nlpfind.embed import TUNED_DIR, Embedder
 
     kwargs = {"tuned": TUNED_DIR} if tuned else {}
-    ours = Embedder("minilm", backend="numpy", **kwargs).encode(TEXTS)
-    theirs = Embedder("minilm", backend="sentence-transformers", **kwargs).encode(TEXTS)
+    ours = Embedder("minilm", backend="numpy", layers=layers, **kwargs).encode(TEXTS)
+    theirs_embedder = Embedder("minilm", backend="sentence-transformers", layers=layers, **kwargs)
+    theirs = theirs_embedder.encode(TEXTS)
+    assert ours.shape == theirs.shape == (len(TEXTS), 384 * max(1, len(layers))) == (len(TEXTS), theirs_embedder.dimension)
     assert np.abs(ours - theirs).max() < 1e-5
 
 
