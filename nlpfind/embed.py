@@ -193,6 +193,19 @@ class Embedder:
             out[start:start + len(pooled[0])] = layer_vectors(pooled)
         return out
 
+    def own_vector_block(self) -> slice | None:
+        """Where the model's own vector (its last layer's unit mean, scaled by 1/sqrt(len(layers))) lies in this
+        embedder's vectors; None when `layers` leave the last layer out."""
+        if not self.layers:
+            return slice(None)
+        count = (self.numpy_encoder.layers if self.numpy_encoder is not None
+                 else int(self.model[0].auto_model.config.num_hidden_layers))
+        if count not in self.layers:
+            return None
+        width = self.dimension // len(self.layers)
+        k = self.layers.index(count)
+        return slice(k * width, (k + 1) * width)
+
     @property
     def dimension(self) -> int:
         if self.numpy_encoder is not None:

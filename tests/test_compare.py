@@ -825,6 +825,35 @@ def test_compare_with_default_model(reports, tmp_path):
 
 
 @pytest.mark.slow
+def test_themes_are_matched_on_the_models_own_vector(reports, tmp_path, monkeypatch):
+    """The default model classifies on MiniLM layers 3, 4 and 6; compare matches and discovers themes on the model's own
+    (last-layer) vector, read out of the layered one without a second encoder pass."""
+    import numpy as np
+
+    from nlpfind import compare
+    from nlpfind.classify import Classifier
+    from nlpfind.embed import Embedder, get_embedder
+
+    assert 6 in Classifier().model.embedding_layers  # what this test is about
+    seen = {}
+    real = compare.assign_themes
+
+    def spy(texts, given, emb, seeded, seeded_emb, settings):
+        seen.update(texts=list(texts), emb=emb, seeded_emb=seeded_emb, seeded=seeded)
+        return real(texts, given, emb, seeded, seeded_emb, settings)
+
+    monkeypatch.setattr(compare, "assign_themes", spy)
+    encoded: list[int] = []
+    real_encode = Embedder.encode
+    monkeypatch.setattr(Embedder, "encode", lambda self, texts: encoded.append(len(self.layers)) or real_encode(self, texts))
+    compare.compare_reports(all_reports(reports), cache_dir=tmp_path / "cache")
+    assert seen["texts"] and set(encoded) == {3}  # one (layered) encoder, no second pass
+    own = get_embedder("minilm")
+    assert np.abs(seen["emb"] - own.encode(seen["texts"])).max() < 1e-5
+    assert np.abs(seen["seeded_emb"] - own.encode([compare.theme_text(t) for t in seen["seeded"]])).max() < 1e-5
+
+
+@pytest.mark.slow
 def test_default_model_cache_embeds_only_the_new_report(reports, tmp_path, monkeypatch):
     """With MiniLM (classifier and discovery share the cache), adding a report embeds only its sentences."""
     from nlpfind.compare import compare_reports

@@ -82,6 +82,9 @@ def test_layer_vectors_are_each_pooled_layer_side_by_side():
     assert np.abs(alone - vectors).max() < 1e-5
     assert np.abs(get_embedder("minilm", (6, 3, 4)).encode(TEXTS)[:, :384] * np.sqrt(3) - own).max() < 1e-5  # as listed
     assert len({get_embedder("minilm", k).key for k in ((), (3, 4, 6), (6, 3, 4))}) == 3  # never one another's cache
+    assert layered.own_vector_block() == slice(768, 1152) and get_embedder("minilm").own_vector_block() == slice(None)
+    assert get_embedder("minilm", (6, 3)).own_vector_block() == slice(0, 384)
+    assert get_embedder("minilm", (3, 4)).own_vector_block() is None  # the last layer is not among them
     with pytest.raises(ModelError, match="embedding layer 7 does not exist .*layers 1-6"):
         get_embedder("minilm", (3, 7)).encode(["x"])
     with pytest.raises(ModelError, match="static embedding model has no encoder layers"):
