@@ -151,6 +151,12 @@ class FindingModel:
         """The feature matrix of `inputs` (embedding them with this model's encoder unless given)."""
         if embeddings is None and self.uses_embeddings():
             embeddings = self.embedder().encode([i.text for i in inputs])
+        width = getattr(self.featurizer, "embedding_dim_", 0)
+        if embeddings is not None and width and len(inputs) and np.shape(embeddings)[1] != width:
+            layers = f" (layers {', '.join(map(str, self.embedding_layers))})" if self.embedding_layers else ""
+            raise ModelError(f"{self.meta.get('path', 'model')}: given sentence vectors are {np.shape(embeddings)[1]} wide; the "
+                             f"model reads {width}-wide vectors of {self.embedding_model}{layers}: embed with its "
+                             "embedder()")
         return self.featurizer.transform((inputs, embeddings))
 
     def polarity_proba(self, inputs: Sequence[SentenceInput], X=None,

@@ -225,6 +225,20 @@ def test_a_model_on_pooled_layers_keeps_them_through_save_and_load(tmp_path):
     assert again.predict(inputs) == model.predict(inputs)
 
 
+def test_sentence_vectors_of_the_wrong_width_are_refused_by_name(tmp_path):
+    """Vectors from another embedder (e.g. MiniLM's own 384 for a model on layers 3, 4 and 6) fail with one line."""
+    import numpy as np
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    model = train_tiny_model(embedded="static")
+    inputs = [SentenceInput("Most plans were reviewed on time.", "Statement 2", "2", True, ("most",))]
+    with pytest.raises(ModelError, match="given sentence vectors are 384 wide; the model reads 256-wide vectors of static"):
+        model.predict(inputs, np.zeros((1, 384), dtype=np.float32))
+    assert model.predict(inputs, model.embedder().encode([i.text for i in inputs])) == model.predict(inputs)
+
+
 def test_a_model_whose_meta_names_bad_layers_is_refused(model_copy):
     from nlpfind.errors import ModelError
 

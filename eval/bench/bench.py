@@ -139,7 +139,8 @@ def bench_classify(repeats: int) -> dict:
                            "--out", os.devnull], env) for _ in range(repeats)]
         clf = Classifier(model)
         if clf.model.uses_embeddings() and clf.model.embedding_model == embed.DEFAULT_MODEL:
-            clf.embeddings = embed.Embedder(embed.DEFAULT_MODEL, backend=backend).encode  # this row's backend
+            clf.embeddings = embed.Embedder(embed.DEFAULT_MODEL, backend=backend,  # this row's backend
+                                            layers=clf.model.embedding_layers).encode
         list(clf.classify_text(text))  # warm up: load models, caches
         copies = 20 if name == "fast" else 2
         big = "\n\n".join([text] * copies)
