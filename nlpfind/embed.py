@@ -178,9 +178,10 @@ class Embedder:
         if bad:
             raise ModelError(f"{self.name}: embedding layer {bad[0]} does not exist (the model has layers 1-{count})")
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # the model's own casing and truncation; `tokenize` became `preprocess` in sentence-transformers 5
+        tokenize = getattr(model[0], "preprocess", model[0].tokenize)
         for start in range(0, len(texts), self.batch_size):
-            module = model[0]  # its own casing and truncation; `tokenize` became `preprocess` in sentence-transformers 5
-            tokens = getattr(module, "preprocess", module.tokenize)(texts[start:start + self.batch_size])
+            tokens = tokenize(texts[start:start + self.batch_size])
             features = {k: v.to(model.device) for k, v in tokens.items()
                         if k in ("input_ids", "attention_mask", "token_type_ids")}
             with torch.inference_mode():
