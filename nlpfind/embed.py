@@ -406,19 +406,19 @@ def get_embedder(name: str, layers: Sequence[int] = ()):
     layers = tuple(layers)
     key = (name, layers)
     if key not in _EMBEDDERS:
-        static = name in STATIC_NAMES or (not is_tuned_encoder(name) and is_static_folder(Path(name)))
-        if static and layers:
-            raise ModelError(f"{name}: a static embedding model has no encoder layers to pool; set embedding_layers "
-                             "to [] for it")
         if name in STATIC_NAMES:
-            _EMBEDDERS[key] = StaticEmbedder()
+            embedder = StaticEmbedder()
         elif is_tuned_encoder(name):
             folder = TUNED_DIR if name in TUNED_NAMES else Path(name)
             if not (folder / TUNED_WEIGHTS).is_file():
                 raise ModelError(f"{folder}: fine-tuned encoder not found (no {TUNED_WEIGHTS})")
-            _EMBEDDERS[key] = Embedder(DEFAULT_MODEL, tuned=folder, layers=layers)
-        elif static:
-            _EMBEDDERS[key] = StaticEmbedder(name)
+            embedder = Embedder(DEFAULT_MODEL, tuned=folder, layers=layers)
+        elif is_static_folder(Path(name)):
+            embedder = StaticEmbedder(name)
         else:
-            _EMBEDDERS[key] = Embedder(name, layers=layers)
+            embedder = Embedder(name, layers=layers)
+        if layers and isinstance(embedder, StaticEmbedder):
+            raise ModelError(f"{name}: a static embedding model has no encoder layers to pool; set embedding_layers "
+                             "to [] for it")
+        _EMBEDDERS[key] = embedder
     return _EMBEDDERS[key]

@@ -138,7 +138,7 @@ class NumpyBertEncoder:
         scale = np.float32(1.0 / np.sqrt(head_dim))
         bias = np.where(mask, np.float32(0.0), np.finfo(np.float32).min)[:, None, None, :].astype(np.float32)
         weights = mask[:, :, None].astype(np.float32)
-        pooled_layers = []
+        pooled_layers: dict[int, np.ndarray] = {}  # layer number -> unit mean
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -160,13 +160,12 @@ class NumpyBertEncoder:
             x = self._norm(dense(context, "attention.output.dense") + x, p + "attention.output.LayerNorm")
             x = self._norm(dense(self._gelu(dense(x, "intermediate.dense")), "output.dense") + x, p + "output.LayerNorm")
             if i + 1 in self.pool_layers:
-                pooled_layers.append(_mean_unit(x.reshape(batch, length, self.hidden), weights))
+                pooled_layers[i + 1] = _mean_unit(x.reshape(batch, length, self.hidden), weights)
             if i + 1 >= max(self.pool_layers, default=self.layers):
                 break  # later layers feed nothing that is pooled
         if not self.pool_layers:
             return _mean_unit(x.reshape(batch, length, self.hidden), weights)
-        order = sorted(self.pool_layers)
-        return layer_vectors([pooled_layers[order.index(n)] for n in self.pool_layers])
+        return layer_vectors([pooled_layers[n] for n in self.pool_layers])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for `texts`, one row each (batched by length so little is padding)."""
