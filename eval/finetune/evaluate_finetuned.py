@@ -43,14 +43,19 @@ def main(runs: list[Path], write: bool) -> None:
         meta = json.loads((run / "predictions.json").read_text())
         if meta["data_hash"] != corpus.data_hash:
             raise SystemExit(f"{run}: made from corpus {meta['data_hash']}, the corpus is now {corpus.data_hash}")
-        arrays = np.load(run / "fold_embeddings.npz")
+        arrays = load_arrays(run, meta.get("save_layers") or [])
 
         def fold_embeddings(k: int, arrays=arrays):
             return arrays[f"fold{k}"].astype(np.float32), arrays[f"desc{k}"].astype(np.float32)
 
+        def fold_layer_embeddings(k: int, arrays=arrays):
+            return arrays[f"fold{k}_layers"].astype(np.float32), arrays[f"desc{k}_layers"].astype(np.float32)
+
         tasks = meta.get("tasks") or ["statement", "polarity", "themes"]  # runs before --tasks trained all three
         tag = "+".join(tasks)
         tag += ", word embeddings frozen" if meta.get("frozen_embeddings") else ""
+        if meta.get("train_layers"):
+            tag += f", heads on layers {', '.join(map(str, meta['train_layers']))}"
         tuned = evaluate(config=config, corpus=corpus, systems=("minilm-lr", "nlpfind"),
                          fold_embeddings=fold_embeddings)
         rows += [(f"{s.name} (fine-tuned per fold: {tag})", s.subsets) for s in tuned.systems]
@@ -58,8 +63,17 @@ def main(runs: list[Path], write: bool) -> None:
                           systems=("nlpfind",), fold_polarity_embeddings=fold_embeddings)
         rows.append((f"nlpfind, polarity on the fine-tuned encoder, statement and themes on the packaged one "
                      f"(`configs/train-tuned.toml`; fine-tuned per fold: {tag})", hybrid.systems[0].subsets))
+        if meta.get("save_layers"):
+            layers = ", ".join(map(str, meta["save_layers"]))
+            layered = evaluate(config=replace(config, polarity_embedding_model="minilm-tuned"), corpus=corpus,
+                               systems=("nlpfind",), fold_polarity_embeddings=fold_layer_embeddings)
+            rows.append((f"nlpfind, polarity on the fine-tuned encoder's layers {layers} side by side, statement and "
+                         f"themes on the packaged one (fine-tuned per fold: {tag})", layered.systems[0].subsets))
         notes.append(f"`--epochs {meta.get('epochs')} --tasks {','.join(tasks)}"
-                     f"{' --freeze-embeddings' if meta.get('frozen_embeddings') else ''}` on {meta.get('device')} "
+                     f"{' --freeze-embeddings' if meta.get('frozen_embeddings') else ''}"
+                     + "".join(f" --{flag.replace('_', '-')} {','.join(map(str, meta[flag]))}"
+                               for flag in ("save_layers", "train_layers") if meta.get(flag))
+                     + f"` on {meta.get('device')} "
                      f"(torch {meta.get('torch')}), GPU seconds per fold "
                      + ", ".join(str(x["seconds"]) for x in meta["log"]))
     lines = ["## Fine-tuning the encoder (GPU), inside the same grouped cross-validation", "",
@@ -75,6 +89,22 @@ def main(runs: list[Path], write: bool) -> None:
              "themes from heads on the packaged MiniLM's.", ""]
     lines += domain_tables(rows, {d: dom.count(d) for d in sorted(set(dom))})
     publish(lines, t0, "finetune", write)
+
+
+def load_arrays(run: Path, layers: list[int]) -> dict[str, np.ndarray]:
+    """finetune.py's per-fold vectors (one npz, or parts); where a run saved only layered vectors, the plain
+    ones are their last layer's block (unit length again; MiniLM has 6 layers)."""
+    arrays: dict[str, np.ndarray] = {}
+    for path in sorted(run.glob("fold_embeddings*.npz")):
+        with np.load(path) as npz:
+            arrays.update({k: npz[k] for k in npz.files})
+    if layers and 6 in layers:
+        width = next(v for k, v in arrays.items() if k.endswith("_layers")).shape[1] // len(layers)
+        block = slice(layers.index(6) * width, (layers.index(6) + 1) * width)
+        for key in [k for k in arrays if k.endswith("_layers")]:
+            plain = arrays[key][:, block].astype(np.float32)
+            arrays.setdefault(key[:-len("_layers")], plain / np.linalg.norm(plain, axis=1, keepdims=True))
+    return arrays
 
 
 def domain_tables(rows: list[tuple[str, dict]], domains: dict[str, int]) -> list[str]:

@@ -7,7 +7,10 @@ For each of the folds written by export.py the encoder is fine-tuned on the othe
 sentence embedding, one summed loss, home-framework sentences weighted `home_weight`), then every
 sentence and every description is embedded with it: OUT/fold_embeddings.npz holds `fold{k}` (sentences) and `desc{k}`
 (descriptions) for the fold-k encoder, so a fold's test sentences are embedded by an encoder that
-never saw them. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
+never saw them; with --save-layers also `fold{k}_layers` and `desc{k}_layers`, the vectors nlpfind's
+`embedding_layers` makes (each listed layer's unit mean token state, side by side, scaled to unit length).
+--train-layers puts the heads on those layers' mean token states side by side during fine-tuning instead
+of on the last layer's. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
 fold. Finally the encoder is fine-tuned on all sentences and saved as float16 safetensors in
 parts of under 16 MB (OUT/final.partN.safetensors); with --freeze-embeddings, `package_encoder.py` makes
 them the folder nlpfind loads (models/minilm-tuned).
@@ -46,8 +49,29 @@ def targets(rows, meta):
     return y_s, y_p, y_t, w
 
 
+def layer_means(model, feats, layers: tuple[int, ...]):
+    """Mean token state of each of `layers` (numbered from 1; 0 is the input embeddings), side by side."""
+    states = model[0].auto_model(**{k: v for k, v in feats.items() if k in ("input_ids", "attention_mask", "token_type_ids")},
+                                 output_hidden_states=True).hidden_states
+    mask = feats["attention_mask"].unsqueeze(-1).float()
+    return [(states[n].float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9) for n in layers]
+
+
+def encode_layers(model, texts, layers: tuple[int, ...], device: str, batch: int = 256) -> np.ndarray:
+    """What nlpfind's `embedding_layers` gives: unit means side by side, divided by sqrt(len(layers))."""
+    out = []
+    for b in range(0, len(texts), batch):
+        feats = model.tokenize(texts[b:b + batch])
+        feats = {k: v.to(device) for k, v in feats.items() if torch.is_tensor(v)}
+        with torch.no_grad():
+            means = layer_means(model, feats, layers)
+        out.append((torch.cat([F.normalize(m, dim=1) for m in means], 1) / math.sqrt(len(layers))).cpu().numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
 def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, seed: int, max_steps: int | None,
-          tasks: tuple[str, ...] = ("statement", "polarity", "themes"), freeze_embeddings: bool = False):
+          tasks: tuple[str, ...] = ("statement", "polarity", "themes"), freeze_embeddings: bool = False,
+          train_layers: tuple[int, ...] = ()):
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(seed)
@@ -57,7 +81,7 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
     if freeze_embeddings:  # word/position embeddings stay the packaged ones: fewer weights to learn and to ship
         for p in model[0].auto_model.embeddings.parameters():
             p.requires_grad_(False)
-    dim = model.get_sentence_embedding_dimension()
+    dim = model.get_sentence_embedding_dimension() * max(1, len(train_layers))
     heads = torch.nn.ModuleDict({"s": torch.nn.Linear(dim, int(y_s.max()) + 1 if len(y_s) else 5),
                                  "p": torch.nn.Linear(dim, 4), "t": torch.nn.Linear(dim, y_t.shape[1])}).to(device)
     # class weights: balanced, as nlpfind's heads
@@ -84,7 +108,8 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
             feats = model.tokenize([texts[i] for i in idx])
             feats = {k: v.to(device) if torch.is_tensor(v) else v for k, v in feats.items()}
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                emb = model(feats)["sentence_embedding"]
+                emb = (torch.cat(layer_means(model, feats, train_layers), 1) if train_layers
+                       else model(feats)["sentence_embedding"])
             emb = emb.float()
             wi = w[idx].to(device)
             loss = emb.sum() * 0.0
@@ -108,8 +133,17 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
     return model, heads
 
 
-def predict(model, heads, texts, device):
-    emb = model.encode(texts, batch_size=256, convert_to_tensor=True, normalize_embeddings=False, device=device)
+def predict(model, heads, texts, device, train_layers: tuple[int, ...] = ()):
+    if train_layers:  # the heads were fitted on the layers' (unnormalised) means side by side
+        parts = []
+        for b in range(0, len(texts), 256):
+            feats = model.tokenize(texts[b:b + 256])
+            feats = {k: v.to(device) for k, v in feats.items() if torch.is_tensor(v)}
+            with torch.no_grad():
+                parts.append(torch.cat(layer_means(model, feats, train_layers), 1))
+        emb = torch.cat(parts)
+    else:
+        emb = model.encode(texts, batch_size=256, convert_to_tensor=True, normalize_embeddings=False, device=device)
     with torch.no_grad():
         emb = emb.float()
         return (heads["s"](emb).argmax(1).cpu().numpy(), heads["p"](emb).argmax(1).cpu().numpy(),
@@ -143,6 +177,24 @@ def save_layers(model, out: Path, prefix: str, freeze_embeddings: bool) -> int:
     return n + 1
 
 
+def save_arrays(arrays: dict, out: Path, limit: int = 15_000_000) -> None:
+    """OUT/fold_embeddings.npz, or fold_embeddings.partN.npz files of under `limit` bytes each (the device's file
+    limit) when the arrays are larger; a run with --save-layers keeps only the layered vectors, since the last
+    layer's block of them is the plain vector (scaled by 1/sqrt(len(layers)))."""
+    if any(k.endswith("_layers") for k in arrays):
+        arrays = {k: v for k, v in arrays.items() if k.endswith("_layers")}
+    if sum(v.nbytes for v in arrays.values()) <= limit:
+        np.savez_compressed(out / "fold_embeddings.npz", **arrays)
+        return
+    part, size, n = {}, 0, 0
+    for key in sorted(arrays):
+        if part and size + arrays[key].nbytes > limit:
+            np.savez_compressed(out / f"fold_embeddings.part{n}.npz", **part)
+            part, size, n = {}, 0, n + 1
+        part[key], size = arrays[key], size + arrays[key].nbytes
+    np.savez_compressed(out / f"fold_embeddings.part{n}.npz", **part)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path(".gpu"))
@@ -152,10 +204,14 @@ def main() -> None:
     ap.add_argument("--no-final", action="store_true")
     ap.add_argument("--tasks", default="statement,polarity,themes", help="losses to train on, comma-separated")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the packaged word embeddings (not saved)")
+    ap.add_argument("--save-layers", default="", help="also save per-fold vectors of these layers side by side, e.g. 3,4,6")
+    ap.add_argument("--train-layers", default="", help="heads on these layers' mean token states while fine-tuning")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows, meta = load(args.data)
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    save_layers_ = tuple(int(n) for n in args.save_layers.split(",") if n.strip())
+    train_layers = tuple(int(n) for n in args.train_layers.split(",") if n.strip())
     texts = [r["text"] for r in rows]
     y_s, y_p, y_t, w = targets(rows, meta)
     fold = np.array([r["fold"] for r in rows])
@@ -170,29 +226,35 @@ def main() -> None:
         te = np.flatnonzero(fold == k)
         model, heads = train(args.data / "minilm", [texts[i] for i in tr], y_s[tr], y_p[tr], y_t[tr], w[tr],
                              args.epochs, device, seed=k, max_steps=2 if args.quick else None, tasks=tasks,
-                             freeze_embeddings=args.freeze_embeddings)
+                             freeze_embeddings=args.freeze_embeddings, train_layers=train_layers)
         with torch.no_grad():
             arrays[f"fold{k}"] = model.encode(texts, batch_size=256, normalize_embeddings=True).astype(np.float16)
             arrays[f"desc{k}"] = model.encode(meta["descriptions"], batch_size=256,
                                               normalize_embeddings=True).astype(np.float16)
-            s, p, t = predict(model, heads, [texts[i] for i in te], device)
+            if save_layers_:
+                arrays[f"fold{k}_layers"] = encode_layers(model, texts, save_layers_, device).astype(np.float16)
+                arrays[f"desc{k}_layers"] = encode_layers(model, meta["descriptions"], save_layers_,
+                                                          device).astype(np.float16)
+            s, p, t = predict(model, heads, [texts[i] for i in te], device, train_layers)
         for j, i in enumerate(te):
             preds["statement"][i] = meta["statements"][s[j]]
             preds["polarity"][i] = pol[p[j]]
             preds["themes"][i] = [meta["themes"][c] for c in np.flatnonzero(t[j])]
         log.append({"fold": k, "train": len(tr), "test": len(te), "seconds": round(time.time() - t0, 1)})
         print(log[-1], flush=True)
-    np.savez_compressed(args.out / "fold_embeddings.npz", **arrays)
+    save_arrays(arrays, args.out)
     (args.out / "predictions.json").write_text(json.dumps({"predictions": preds, "log": log,
                                                            "data_hash": meta["data_hash"], "epochs": args.epochs,
                                                            "tasks": list(tasks), "frozen_embeddings": args.freeze_embeddings,
+                                                           "save_layers": list(save_layers_), "train_layers": list(train_layers),
                                                            "device": torch.cuda.get_device_name() if device == "cuda"
                                                            else "cpu", "torch": torch.__version__}))
     if args.no_final:
         return
     t0 = time.time()
     model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=0,
-                     max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings)
+                     max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings,
+                     train_layers=train_layers)
     n = save_layers(model, args.out, "final", args.freeze_embeddings)
     print({"final_seconds": round(time.time() - t0, 1), "parts": n}, flush=True)
 
