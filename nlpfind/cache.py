@@ -1,8 +1,9 @@
 """Where nlpfind keeps its caches, how much they hold, and clearing them.
 
-Two caches live under one folder (`~/.cache/nlpfind`, or `$NLPFIND_CACHE`): sentence embeddings
-(`embeddings/<model key>/`, see `embed.EmbeddingCache`) and classified findings per report
-(`findings/`, see `findings_cache`). Both are keyed by content, so stale entries are never served,
+Three caches live under one folder (`~/.cache/nlpfind`, or `$NLPFIND_CACHE`): sentence embeddings
+(`embeddings/<model key>/`, see `embed.EmbeddingCache`), classified findings per report
+(`findings/`) and compare's theme assignments (`themes/`; both in `findings_cache`). All are keyed by
+content, so stale entries are never served,
 but they are never pruned either: a new model or nlpfind version adds entries beside the old ones.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-KINDS = ("embeddings", "findings")
+KINDS = ("embeddings", "findings", "themes")
 
 
 def cache_dir() -> Path:
@@ -25,7 +26,7 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One cache: `kind` is 'embeddings' (one entry per embedding model) or 'findings'."""
+    """One cache: `kind` is 'embeddings' (one entry per embedding model), 'findings' or 'themes'."""
 
     kind: str
     name: str
@@ -56,13 +57,14 @@ def cache_usage(root: Path | None = None) -> list[CacheEntry]:
     if embeddings.is_dir():
         for folder in sorted(p for p in embeddings.iterdir() if p.is_dir()):
             entries.append(CacheEntry("embeddings", folder.name, *_size(folder)))
-    if (root / "findings").is_dir():
-        entries.append(CacheEntry("findings", "all models", *_size(root / "findings")))
+    for kind in KINDS[1:]:
+        if (root / kind).is_dir():
+            entries.append(CacheEntry(kind, "all models", *_size(root / kind)))
     return entries
 
 
 def clear_cache(root: Path | None = None) -> list[CacheEntry]:
-    """Delete nlpfind's caches under `root` (only its own `embeddings/` and `findings/` folders:
+    """Delete nlpfind's caches under `root` (only its own `embeddings/`, `findings/` and `themes/` folders:
     anything else in a shared folder stays) and return what was there."""
     root = _checked(root)
     removed = cache_usage(root)

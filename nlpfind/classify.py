@@ -19,12 +19,11 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import __version__
 from .config import NO_STATEMENT, POLARITIES, Framework, TrainConfig, load_framework
 from .errors import ModelError
-from .features import SentenceFeaturizer, SentenceInput
+from .features import SentenceFeatures, SentenceInput
 from .gc_tuning import fewer_collections
 from .quantify import Quantifier, QuantifierTagger
 from .segment import Sentence, iter_sentences
@@ -35,33 +34,16 @@ MODEL_FILES = ("meta.json", "featurizer.json", "weights.safetensors")
 POLARITY_DIR = "polarity"  # the subfolder holding a model's polarity model, if it has one
 
 
-class LinearHead(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression whose fitted state is two arrays."""
+class LinearScores:
+    """A fitted multinomial linear classifier as two arrays: softmax of `X @ coef_.T + intercept_`.
 
-    def __init__(self, C: float = 4.0, class_weight: str | None = "balanced", random_state: int = 0) -> None:
-        self.C = C
-        self.class_weight = class_weight
-        self.random_state = random_state
+    What a loaded model predicts with: plain numpy, so classifying never imports scikit-learn (a second of
+    start-up). Training fits `nlpfind.estimators.LinearHead`, the scikit-learn estimator, which is one of these.
+    """
 
-    def fit(self, X, y, sample_weight=None):
-        from sklearn.linear_model import LogisticRegression
-
-        y = np.asarray(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) == 1:
-            self.coef_ = np.zeros((1, X.shape[1]), dtype=np.float32)
-            self.intercept_ = np.zeros(1, dtype=np.float32)
-            return self
-        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000,
-                                random_state=self.random_state)
-        lr.fit(X, y, sample_weight=sample_weight)
-        coef, intercept = lr.coef_, lr.intercept_
-        if len(self.classes_) == 2:  # sklearn stores one row for binary problems
-            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-        self.coef_ = coef.astype(np.float32)
-        self.intercept_ = intercept.astype(np.float32)
-        return self
+    classes_: np.ndarray
+    coef_: np.ndarray
+    intercept_: np.ndarray
 
     def predict_proba(self, X) -> np.ndarray:
         if len(self.classes_) == 1:
@@ -75,32 +57,16 @@ class LinearHead(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-class MultiLabelHead(BaseEstimator):
-    """One binary logistic regression per label; a label is on above `threshold`."""
+class MultiLabelScores:
+    """Fitted one-vs-rest binary linear classifiers, one per label; a label is on at or above `threshold`.
+    Training fits `nlpfind.estimators.MultiLabelHead`, which is one of these."""
 
-    def __init__(self, labels: tuple[str, ...] = (), C: float = 4.0, threshold: float = 0.35,
-                 random_state: int = 0) -> None:
+    coef_: np.ndarray
+    intercept_: np.ndarray
+
+    def __init__(self, labels: tuple[str, ...] = (), threshold: float = 0.35) -> None:
         self.labels = labels
-        self.C = C
         self.threshold = threshold
-        self.random_state = random_state
-
-    def fit(self, X, Y: Sequence[Sequence[str]], sample_weight=None):
-        from sklearn.linear_model import LogisticRegression
-
-        n = X.shape[1]
-        self.coef_ = np.zeros((len(self.labels), n), dtype=np.float32)
-        self.intercept_ = np.full(len(self.labels), -10.0, dtype=np.float32)
-        for k, label in enumerate(self.labels):
-            y = np.array([label in row for row in Y], dtype=int)
-            if y.sum() == 0 or y.sum() == len(y):
-                continue
-            lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
-                                    random_state=self.random_state)
-            lr.fit(X, y, sample_weight=sample_weight)
-            self.coef_[k] = lr.coef_[0]
-            self.intercept_[k] = lr.intercept_[0]
-        return self
 
     def predict_proba(self, X) -> np.ndarray:
         z = np.asarray(X @ self.coef_.T) + self.intercept_
@@ -118,10 +84,10 @@ class FindingModel:
     framework_id: str
     statement_labels: tuple[str, ...]
     theme_ids: tuple[str, ...]
-    featurizer: SentenceFeaturizer
-    statement_head: LinearHead
-    polarity_head: LinearHead
-    theme_head: MultiLabelHead
+    featurizer: SentenceFeatures
+    statement_head: LinearScores
+    polarity_head: LinearScores
+    theme_head: MultiLabelScores
     embedding_model: str = "minilm"
     meta: dict = field(default_factory=dict)
     #: a model on other embeddings (a fine-tuned encoder) whose polarity head decides polarity;
@@ -294,15 +260,15 @@ class FindingModel:
                 arrays = load_file(str(path / "weights.safetensors"))
             except (SafetensorError, OSError, ValueError) as exc:
                 raise ModelError(f"{path / 'weights.safetensors'}: damaged weights file ({exc}); retrain") from None
-            featurizer = SentenceFeaturizer.from_state(
+            featurizer = SentenceFeatures.from_state(
                 fmeta, {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("featurizer.")})
             heads = {}
             for name, classes in (("statement", meta["statement_classes"]), ("polarity", meta["polarity_classes"])):
-                head = LinearHead()
+                head = LinearScores()
                 head.classes_ = np.array(classes)
                 head.coef_, head.intercept_ = arrays[f"{name}.coef"], arrays[f"{name}.intercept"]
                 heads[name] = head
-            theme_head = MultiLabelHead(labels=tuple(meta["theme_ids"]), threshold=float(meta["theme_threshold"]))
+            theme_head = MultiLabelScores(labels=tuple(meta["theme_ids"]), threshold=float(meta["theme_threshold"]))
             theme_head.coef_, theme_head.intercept_ = arrays["themes.coef"], arrays["themes.intercept"]
             width = featurizer.transform(([SentenceInput("probe")], _probe_embedding(featurizer))).shape[1]
             for name, head in (*heads.items(), ("themes", theme_head)):
@@ -350,7 +316,7 @@ def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor:
     return out
 
 
-def _probe_embedding(featurizer: SentenceFeaturizer):
+def _probe_embedding(featurizer: SentenceFeatures):
     """A zero embedding of the width the featurizer was fitted on (None if it was fitted without)."""
     width = getattr(featurizer, "embedding_dim_", 0)
     return np.zeros((1, width), dtype=np.float32) if width else None
@@ -529,7 +495,7 @@ def default_train_config() -> TrainConfig:
     return TrainConfig()
 
 
-__all__ = ["Classifier", "Finding", "FindingModel", "LinearHead", "MultiLabelHead", "POLARITIES"]
+__all__ = ["Classifier", "Finding", "FindingModel", "LinearScores", "MultiLabelScores", "POLARITIES"]
 
 
 @dataclass(frozen=True)

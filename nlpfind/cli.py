@@ -239,14 +239,14 @@ def agreement(
 
 @app.command()
 def cache(
-    clear: bool = typer.Option(False, "--clear", help="Delete the cached embeddings and findings (they are rebuilt "
+    clear: bool = typer.Option(False, "--clear", help="Delete the cached embeddings, findings and themes (rebuilt "
                                                       "when next needed); other files in the folder stay."),
     format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f", help="table, json, jsonl or csv."),
 ) -> None:
     """Show what nlpfind's caches hold ($NLPFIND_CACHE, default ~/.cache/nlpfind), or clear them.
 
-    compare and train keep sentence embeddings and classified reports there, keyed by content, so a
-    second run is fast; entries from older models or versions are never used again but stay until cleared.
+    compare and train keep sentence embeddings, classified reports and compare's theme assignments there,
+    keyed by content, so a second run is fast; entries from older models or versions are never used again but stay until cleared.
     """
     import csv
     import io

@@ -482,7 +482,18 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     seeded_emb = encode([theme_text(t) for t in seeded])
     say("assigning and discovering themes")
     t_themes = time.perf_counter()
-    assignment = assign_themes(texts, [f.themes for f in findings], emb, seeded, seeded_emb, theme_settings)
+    predicted = [f.themes for f in findings]
+    theme_cache = key = assignment = None
+    if use_cache:
+        from .findings_cache import AssignmentCache
+
+        theme_cache = AssignmentCache(root / "themes")
+        key = theme_cache.key(texts, predicted, emb, seeded, seeded_emb, theme_settings or ThemeSettings())
+        assignment = theme_cache.get(key, len(texts))
+    if assignment is None:
+        assignment = assign_themes(texts, predicted, emb, seeded, seeded_emb, theme_settings)
+        if theme_cache is not None:
+            theme_cache.put(key, assignment)
     t_done = time.perf_counter()
 
     order = {t.term: i for i, t in enumerate(classifier.framework.quantifiers)}

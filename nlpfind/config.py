@@ -43,6 +43,9 @@ class Theme:
     id: str
     name: str
     description: str
+    #: words and phrases that name the theme ("chronolog", "IRD"), matched at the start of a word, any case: the
+    #: theme head reads whether a sentence has one (rare themes have too few labelled sentences to learn them)
+    terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ class Framework:
     @property
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.themes)
+
+    @property
+    def theme_terms(self) -> tuple[tuple[str, ...], ...]:
+        """Each theme's terms, in theme order."""
+        return tuple(t.terms for t in self.themes)
 
     def without_grades(self, section: tuple[str, ...]) -> str:
         """The section path as text, with grades stated in headings removed ("...protection: good").
@@ -204,14 +212,19 @@ def load_themes(path: Path) -> tuple[Theme, ...]:
     themes, seen = [], set()
     for i, row in enumerate(rows):
         where = f"{path} [[themes]] #{i + 1}"
-        _check_keys(row, {"id", "name", "description"}, where)
+        _check_keys(row, {"id", "name", "description", "terms"}, where)
         tid = _get(row, "id", str, where)
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", tid):
             raise ConfigError(f"{where}: id {tid!r} must be lower-case letters, digits and '-'")
         if tid in seen:
             raise ConfigError(f"{where}: duplicate theme id {tid!r}; give each theme its own id")
         seen.add(tid)
-        themes.append(Theme(tid, _get(row, "name", str, where), _get(row, "description", str, where)))
+        terms = _get(row, "terms", list, where) if "terms" in row else []
+        if not all(isinstance(t, str) and t.strip() for t in terms):
+            raise ConfigError(f"{where}: key 'terms' expected a list of non-empty strings (e.g. [\"chronolog\"]), "
+                              f"got {terms!r}")
+        themes.append(Theme(tid, _get(row, "name", str, where), _get(row, "description", str, where),
+                            tuple(t.strip() for t in terms)))
     if not themes:
         raise ConfigError(f"{path}: no [[themes]] declared; add at least one")
     return tuple(themes)
@@ -347,6 +360,8 @@ class TrainConfig:
     quantifier_weight: float = 0.5
     similarity_weight: float = 1.0
     cue_weight: float = 0.5
+    #: weight of the theme-term indicators (the `terms` of each theme), read by the theme head only
+    theme_term_weight: float = 1.0
     class_weight: str = "balanced"
     home_weight: float = 3.0
     section_prior: float = 100.0
@@ -390,7 +405,7 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
         if key in values and values[key] <= 0:
             raise ConfigError(f"{where} [train]: key '{key}' must be > 0, got {values[key]}")
     for key in ("ngram_weight", "embedding_weight", "section_weight", "quantifier_weight", "similarity_weight",
-                "cue_weight"):
+                "cue_weight", "theme_term_weight"):
         if key in values and values[key] < 0:
             raise ConfigError(f"{where} [train]: key '{key}' must be >= 0, got {values[key]}")
     if not 0 < values.get("theme_threshold", 0.5) < 1:

@@ -81,8 +81,9 @@ def score(statements_true, statements_pred, pol_true, pol_pred, themes_true, the
     return metrics, per_label, confusion
 
 
-# Baselines are plain classifiers: no section priors and no top-theme rule (the heads and threshold alone decide).
-PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0, "top_theme_for_findings": False}
+# Baselines are plain classifiers: no section priors, no top-theme rule and no theme terms (the heads and threshold
+# alone decide, on their own features).
+PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0, "top_theme_for_findings": False, "theme_term_weight": 0.0}
 
 SYSTEMS = {
     "majority": "majority class (most frequent statement and polarity; no themes)",

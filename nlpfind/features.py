@@ -1,12 +1,15 @@
 """Features for the sentence models: word n-grams, section, quantifiers, embeddings and
 similarity to the framework's statement and theme descriptions.
 
-The featurizer is a scikit-learn transformer; its learned state (vocabularies, idf weights,
-description embeddings) is plain arrays and JSON so that models persist without pickle.
+The featurizer's learned state (vocabularies, idf weights, description embeddings) is plain arrays
+and JSON so that models persist without pickle. `SentenceFeatures` fits and transforms with numpy and
+scipy alone, so a loaded model never imports scikit-learn; training uses it as the scikit-learn
+transformer `nlpfind.estimators.SentenceFeaturizer`.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections import Counter
@@ -15,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
 
 QUANT_TERMS = ("all", "almost all", "most", "majority", "less than half", "significant minority",
                "a few", "none", "percentage", "fraction", "count")
@@ -114,11 +116,40 @@ def cue_counts(texts: Sequence[str], strength: tuple[str, ...], weakness: tuple[
     return out
 
 
-class SentenceFeaturizer(TransformerMixin, BaseEstimator):
+_TERM_CACHE: dict[tuple, tuple[re.Pattern, dict[str, tuple[int, ...]]]] = {}
+
+
+def _term_matcher(terms_by_theme: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern, dict[str, tuple[int, ...]]]:
+    """One pattern for every theme's terms (longest first, at the start of a word) and, per term, its themes."""
+    if terms_by_theme not in _TERM_CACHE:
+        owners: dict[str, list[int]] = {}
+        for k, terms in enumerate(terms_by_theme):
+            for term in terms:
+                owners.setdefault(term.lower(), []).append(k)
+        alts = "|".join(re.escape(t) for t in sorted(owners, key=len, reverse=True))
+        _TERM_CACHE[terms_by_theme] = re.compile(rf"\b(?:{alts})"), {t: tuple(v) for t, v in owners.items()}
+    return _TERM_CACHE[terms_by_theme]
+
+
+def theme_term_hits(texts: Sequence[str], terms_by_theme: Sequence[Sequence[str]]) -> np.ndarray:
+    """1.0 where a text holds one of a theme's terms (column k: theme k), matched at the start of a word in any
+    case ("chronolog" finds "Chronologies"). One scan per text: the fast path reads thousands a second."""
+    out = np.zeros((len(texts), len(terms_by_theme)), dtype=np.float32)
+    if not any(terms_by_theme):
+        return out
+    pattern, owners = _term_matcher(tuple(tuple(t) for t in terms_by_theme))
+    for r, text in enumerate(texts):
+        for m in pattern.finditer(text.lower()):
+            out[r, owners[m.group()]] = 1.0
+    return out
+
+
+class SentenceFeatures:
     """Turns (SentenceInput, embedding) pairs into one sparse feature matrix.
 
     `X` is a tuple (inputs, embeddings); embeddings may be None when `embedding_weight` is 0.
-    Description embeddings (statements, themes) are given at fit time.
+    Description embeddings (statements, themes) are given at fit time. The theme-term indicators come
+    last, `theme_only_columns` wide: only the theme head reads them (see nlpfind.train.fit_model).
     """
 
     def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int = 30000,
@@ -127,7 +158,8 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
                  cue_weight: float = 0.5, strength_cues: tuple[str, ...] = (),
                  weakness_cues: tuple[str, ...] = (),
                  statement_ids: tuple[str, ...] = ("1", "2", "3", "4"),
-                 description_embeddings: np.ndarray | None = None) -> None:
+                 description_embeddings: np.ndarray | None = None, theme_term_weight: float = 0.0,
+                 theme_terms: tuple[tuple[str, ...], ...] = ()) -> None:
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
@@ -141,6 +173,18 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         self.weakness_cues = weakness_cues
         self.statement_ids = statement_ids
         self.description_embeddings = description_embeddings
+        self.theme_term_weight = theme_term_weight
+        self.theme_terms = theme_terms
+
+    @property
+    def theme_only_columns(self) -> int:
+        """How many columns at the end of the features are theme-term indicators (0 when off)."""
+        return len(self.theme_terms) if self.theme_term_weight and any(self.theme_terms) else 0
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's arguments by name (the scikit-learn convention; `deep` is accepted and ignored)."""
+        return {name: getattr(self, name) for name in inspect.signature(SentenceFeatures.__init__).parameters
+                if name != "self"}
 
     def fit(self, X, y=None):
         inputs, embeddings = X
@@ -184,6 +228,9 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         if self.similarity_weight and embeddings is not None and self.description_embeddings is not None:
             sims = np.asarray(embeddings, dtype=np.float32) @ self.description_embeddings.T
             blocks.append(sparse.csr_matrix(self.similarity_weight * sims))
+        if self.theme_only_columns:  # last, so the statement and polarity heads can leave them out
+            blocks.append(sparse.csr_matrix(self.theme_term_weight * theme_term_hits([i.text for i in inputs],
+                                                                                     self.theme_terms)))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     # -- persistence (JSON + arrays) --------------------------------------------------------
@@ -193,6 +240,7 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         params["statement_ids"] = list(self.statement_ids)
         params["strength_cues"] = list(self.strength_cues)
         params["weakness_cues"] = list(self.weakness_cues)
+        params["theme_terms"] = [list(t) for t in self.theme_terms]
         meta = {"params": params, "vocab": sorted(self.vocab_, key=self.vocab_.get),
                 "section_vocab": sorted(self.section_vocab_, key=self.section_vocab_.get)}
         arrays = {"idf": self.idf_, "section_idf": self.section_idf_}
@@ -203,10 +251,11 @@ class SentenceFeaturizer(TransformerMixin, BaseEstimator):
         return meta, arrays
 
     @classmethod
-    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> SentenceFeaturizer:
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> SentenceFeatures:
         params = dict(meta["params"])
         for key in ("statement_ids", "strength_cues", "weakness_cues"):
             params[key] = tuple(params.get(key, ()))
+        params["theme_terms"] = tuple(tuple(t) for t in params.get("theme_terms", ()))
         obj = cls(**params, description_embeddings=arrays.get("description_embeddings"))
         obj.vocab_ = {t: i for i, t in enumerate(meta["vocab"])}
         obj.section_vocab_ = {t: i for i, t in enumerate(meta["section_vocab"])}

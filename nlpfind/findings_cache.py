@@ -1,8 +1,11 @@
-"""Classified findings stored on disk by report content, model and code, for `compare`.
+"""Classified findings and theme assignments stored on disk by content, model and code, for `compare`.
 
 Comparing a programme of reports again (one report added, a threshold changed) should not
 classify every report again. A report's findings are keyed by a hash of its text, the
 framework, the model's files and nlpfind's own source: any change to one of them is a miss.
+The theme assignment of a whole comparison (clustering and labelling the leftover findings) is
+keyed by everything it reads: the findings' texts, predicted themes and vectors, the seeded
+themes, the settings and the code; so comparing the same reports again (another `--format`) reuses it.
 Entries are written atomically (temporary file + rename), so concurrent runs and a killed run
 leave either a whole entry or none; a damaged entry is treated as a miss and rewritten.
 """
@@ -15,8 +18,11 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from .classify import Classifier, Finding
 from .quantify import Quantifier
+from .themes import ThemeAssignment, ThemeInfo
 
 ENTRY_VERSION = 2  # 2: rows carry theme_scores
 
@@ -81,6 +87,52 @@ class FindingsCache:
         rows = [_row(f) for f in findings]
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         tmp.write_text(json.dumps({"version": ENTRY_VERSION, "findings": rows}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+class AssignmentCache:
+    """One JSON file per theme assignment under `directory`, keyed by the assignment's whole input."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.dir = Path(directory)
+
+    @staticmethod
+    def key(texts, predicted, embeddings: np.ndarray, seeded, seeded_embeddings: np.ndarray, settings) -> str:
+        digest = hashlib.sha1(f"{ENTRY_VERSION}\0{code_fingerprint()}\0{settings!r}\0{seeded!r}\0".encode())
+        for array in (embeddings, seeded_embeddings):
+            array = np.ascontiguousarray(array, dtype=np.float32)
+            digest.update(repr(array.shape).encode())
+            digest.update(memoryview(array).cast("B"))
+        digest.update("\0".join(f"{t}\x01{','.join(p)}" for t, p in zip(texts, predicted)).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.json"
+
+    def get(self, key: str, findings: int) -> ThemeAssignment | None:
+        """The stored assignment of `findings` findings under `key`, or None on a miss (or a damaged entry)."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if data.get("version") != ENTRY_VERSION or len(data["assignments"]) != findings:
+                return None
+            themes = tuple(ThemeInfo(str(i), str(label), bool(seeded), str(desc), tuple(terms), tuple(map(int, reps)))
+                           for i, label, seeded, desc, terms, reps in data["themes"])
+            assignments = tuple(tuple(a) for a in data["assignments"])
+            sources = tuple(data["sources"])
+            if len(sources) != findings:
+                return None
+            return ThemeAssignment(themes, assignments, sources)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, assignment: ThemeAssignment) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        themes = [[t.id, t.label, t.seeded, t.description, list(t.terms), list(t.representatives)]
+                  for t in assignment.themes]
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"version": ENTRY_VERSION, "themes": themes, "assignments": assignment.assignments,
+                                   "sources": assignment.sources}, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir
-from .classify import FindingModel, LinearHead, MultiLabelHead, library_versions
+from .classify import FindingModel, library_versions
 from .config import Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, LabelledSentence, load_corpus
-from .features import SentenceFeaturizer, SentenceInput
+from .estimators import LinearHead, MultiLabelHead, SentenceFeaturizer
+from .features import SentenceInput
 
 
 def inputs_for(sentences: Sequence[LabelledSentence], framework: Framework) -> list[SentenceInput]:
@@ -48,7 +49,8 @@ def make_featurizer(config: TrainConfig, framework: Framework, desc: np.ndarray 
         section_weight=config.section_weight, quantifier_weight=config.quantifier_weight,
         similarity_weight=config.similarity_weight if desc is not None else 0.0,
         cue_weight=config.cue_weight, strength_cues=framework.strength_cues, weakness_cues=framework.weakness_cues,
-        statement_ids=framework.statement_ids, description_embeddings=desc)
+        statement_ids=framework.statement_ids, description_embeddings=desc,
+        theme_term_weight=config.theme_term_weight, theme_terms=framework.theme_terms)
 
 
 def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, statements: Sequence[str],
@@ -63,8 +65,14 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
     X = featurizer.fit_transform((list(inputs), embeddings))
     cw = None if config.class_weight == "none" else "balanced"
     sw = None if home is None else np.where(np.asarray(home, dtype=bool), config.home_weight, 1.0)
-    st = LinearHead(C=config.C_statement, class_weight=cw, random_state=config.seed).fit(X, list(statements), sw)
-    po = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(X, list(polarities), sw)
+    # The theme-term indicators are for the theme head: measured, they cost statement and weakness F1 when the
+    # other heads read them too. Those heads are fitted without the columns, which then get zero weights.
+    own = featurizer.theme_only_columns
+    X_other = X[:, :X.shape[1] - own] if own else X
+    st = LinearHead(C=config.C_statement, class_weight=cw, random_state=config.seed).fit(X_other, list(statements), sw)
+    po = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(X_other, list(polarities), sw)
+    for head in (st, po) if own else ():
+        head.coef_ = np.hstack([head.coef_, np.zeros((head.coef_.shape[0], own), dtype=np.float32)])
     th = MultiLabelHead(labels=framework.theme_ids, C=config.C_themes, threshold=config.theme_threshold,
                         random_state=config.seed).fit(X, [list(t) for t in themes], sw)
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,

@@ -158,7 +158,7 @@ def write_fast_config(path: Path) -> Path:
     return path
 
 
-def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = ()):
+def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), theme_term_weight: float = 0.0):
     """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
     `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`."""
     from nlpfind.classify import sentence_input
@@ -184,7 +184,8 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = ()):
         config = TrainConfig(embedding_weight=1.0, similarity_weight=0, embedding_model=embedded, embedding_layers=layers)
         return fit_model(inputs, get_embedder(embedded, layers).encode([i.text for i in inputs]), st, po, th, fw, config,
                          None)
-    config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static")
+    config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static",
+                         theme_term_weight=theme_term_weight)
     return fit_model(inputs, None, st, po, th, fw, config, None)
 
 

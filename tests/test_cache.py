@@ -14,10 +14,12 @@ def _fill(root):
     (model / "000.keys").write_text("k\n")
     (root / "findings" / "ab").mkdir(parents=True)
     (root / "findings" / "ab" / "abcd.json").write_text("[]")
+    (root / "themes" / "cd").mkdir(parents=True)
+    (root / "themes" / "cd" / "cdef.json").write_text("{}")
     (root / "notes.txt").write_text("the user's own file")
 
 
-def test_cache_lists_each_model_and_the_findings(tmp_path, monkeypatch):
+def test_cache_lists_each_model_the_findings_and_the_themes(tmp_path, monkeypatch):
     monkeypatch.setenv("NLPFIND_CACHE", str(tmp_path))
     _fill(tmp_path)
     result = invoke(["cache", "--format", "json"])
@@ -25,7 +27,8 @@ def test_cache_lists_each_model_and_the_findings(tmp_path, monkeypatch):
     data = json.loads(result.stdout)
     assert data["folder"] == str(tmp_path) and data["cleared"] is False
     assert data["caches"] == [{"kind": "embeddings", "name": "abc-minilm", "files": 2, "bytes": 1002},
-                              {"kind": "findings", "name": "all models", "files": 1, "bytes": 2}]
+                              {"kind": "findings", "name": "all models", "files": 1, "bytes": 2},
+                              {"kind": "themes", "name": "all models", "files": 1, "bytes": 2}]
     table = invoke(["cache"])
     assert "abc-minilm" in table.stdout and "total 0.0 MB" in table.stdout
     assert invoke(["cache", "-f", "csv"]).stdout.splitlines()[0] == "kind,name,files,bytes"
@@ -36,7 +39,7 @@ def test_clear_removes_only_nlpfinds_caches(tmp_path, monkeypatch):
     _fill(tmp_path)
     result = invoke(["cache", "--clear", "--format", "jsonl"])
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["kind"] for line in result.stdout.splitlines()] == ["embeddings", "findings"]
+    assert [json.loads(line)["kind"] for line in result.stdout.splitlines()] == ["embeddings", "findings", "themes"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     assert invoke(["cache", "--format", "json"]).stdout.count('"kind"') == 0
 

@@ -142,6 +142,43 @@ def test_cue_counts_ignore_case():
     assert rows[2].tolist() == [0, 0, 0, 0, 0]
 
 
+def test_theme_terms_match_at_the_start_of_a_word_in_any_case():
+    from nlpfind.features import theme_term_hits
+
+    terms = (("chronolog", "cumulative harm"), ("IRD", "joint investigat"), ("advoca",), ())
+    rows = theme_term_hits(["Chronologies were weak; IRDs were timely.", "A third IRD-like word: thIRD, bird.",
+                            "Joint investigative interviews and advocates.", "Nothing here.", ""], terms)
+    assert rows.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    assert not theme_term_hits(["Chronologies."], ((), ())).any()
+
+
+def test_theme_terms_reach_the_theme_head_only_and_survive_save_and_load(tmp_path):
+    """The statement and polarity heads are fitted without the term columns (zero weights there): measured, the
+    terms cost them F1 when they read them; the theme head reads them."""
+    import numpy as np
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    model = train_tiny_model(theme_term_weight=1.0)
+    fz = model.featurizer
+    n = len(model.theme_ids)
+    assert fz.theme_only_columns == n and fz.theme_terms[model.theme_ids.index("chronologies")][0] == "chronolog"
+    inputs = [SentenceInput("Chronologies were not yet of a good enough quality.", "Statement 2", "2", True),
+              SentenceInput("Most plans were reviewed on time.", "Statement 2", "2", True, ("most",))]
+    X = fz.transform((inputs, None))
+    assert X[0, X.shape[1] - n + model.theme_ids.index("chronologies")] == 1.0
+    plain = train_tiny_model()  # weight 0 (the default): no term columns, and the same statement and polarity heads
+    assert plain.featurizer.theme_only_columns == 0
+    for head, same in ((model.statement_head, plain.statement_head), (model.polarity_head, plain.polarity_head)):
+        assert not head.coef_[:, -n:].any() and np.array_equal(head.coef_[:, :-n], same.coef_)
+    assert np.abs(model.theme_head.coef_[:, -n:]).sum() > 0
+    model.to_disk(tmp_path / "model")
+    again = FindingModel.from_disk(tmp_path / "model")
+    assert again.featurizer.theme_terms == fz.theme_terms and again.featurizer.theme_term_weight == 1.0
+    assert again.predict(inputs) == model.predict(inputs)
+
+
 def test_tfidf_rows_are_sublinear_idf_weighted_and_unit_length():
     import math
 
@@ -299,3 +336,32 @@ def test_top_theme_can_be_turned_off_per_call(tmp_path):
     classifier.classify_text = lambda *a, **k: asked.append(k.get("top_theme")) or classify_text(*a, **k)
     report_findings(classifier, text, "r")
     assert asked == [False]
+
+
+def test_classifying_with_a_loaded_model_never_imports_scikit_learn():
+    """Training fits scikit-learn estimators (nlpfind.estimators); a loaded model predicts with numpy, so a
+    classify or a warm compare does not pay scikit-learn's second of import time."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from nlpfind.classify import Classifier; "
+            "found = list(Classifier(sys.argv[1]).classify_text('Most staff were confident. Chronologies were weak.')); "
+            "print(len(found), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "models" / "fast")], capture_output=True, text=True,
+                         cwd=REPO, check=True, timeout=300)
+    assert out.stdout.split() == ["2", "False"], out.stdout + out.stderr
+
+
+def test_the_estimators_are_scikit_learn_estimators_of_the_inference_classes():
+    from sklearn.base import clone
+
+    from nlpfind.classify import LinearScores, MultiLabelScores
+    from nlpfind.estimators import LinearHead, MultiLabelHead, SentenceFeaturizer
+    from nlpfind.features import SentenceFeatures
+
+    head = clone(LinearHead(C=2.0))
+    assert head.get_params() == {"C": 2.0, "class_weight": "balanced", "random_state": 0}
+    assert isinstance(head, LinearScores) and isinstance(MultiLabelHead(labels=("a",)), MultiLabelScores)
+    featurizer = clone(SentenceFeaturizer(theme_term_weight=0.5))
+    assert isinstance(featurizer, SentenceFeatures) and featurizer.get_params()["theme_term_weight"] == 0.5
+    assert featurizer.get_params() == SentenceFeatures(theme_term_weight=0.5).get_params()

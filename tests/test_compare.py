@@ -425,6 +425,33 @@ def test_findings_cache_damaged_entry_is_classified_again(reports, classifier, t
     json.loads(entries[0].read_text(encoding="utf-8"))  # rewritten whole
 
 
+def test_theme_assignment_cache_is_reused_and_missed_on_any_change(reports, classifier, tmp_path, monkeypatch):
+    """Comparing the same reports again reuses the clustering; other settings, other findings or a damaged entry
+    assign themes again (and a damaged entry is rewritten whole)."""
+    from nlpfind import compare as cmp
+    from nlpfind.compare_render import to_json
+    from nlpfind.themes import ThemeSettings
+
+    c1 = run(all_reports(reports), classifier, tmp_path)
+    entries = sorted((tmp_path / "cache" / "themes").rglob("*.json"))
+    assert len(entries) == 1 and any(not t.seeded for t in c1.themes)  # discovered themes went through the cache
+    calls: list[int] = []
+    real = cmp.assign_themes
+    monkeypatch.setattr(cmp, "assign_themes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    c2 = run(all_reports(reports), classifier, tmp_path)
+    assert calls == [] and to_json(c2) == to_json(c1)
+    run(all_reports(reports), classifier, tmp_path, theme_settings=ThemeSettings(similarity_threshold=0.9))
+    assert calls == [1]
+    run(all_reports(reports)[1:], classifier, tmp_path)
+    assert calls == [1, 1]
+    entries[0].write_text('{"version": 2, "themes": [[', encoding="utf-8")
+    c3 = run(all_reports(reports), classifier, tmp_path)
+    assert calls == [1, 1, 1] and to_json(c3) == to_json(c1)
+    json.loads(entries[0].read_text(encoding="utf-8"))
+    run(all_reports(reports), classifier, tmp_path, cache_dir=tmp_path / "off", use_cache=False)
+    assert calls == [1, 1, 1, 1] and not (tmp_path / "off").exists()
+
+
 def test_findings_cache_is_keyed_by_model_and_off_with_no_cache(reports, classifier, tmp_path, monkeypatch):
     from nlpfind.classify import Classifier
     from nlpfind.findings_cache import classifier_fingerprint

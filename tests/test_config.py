@@ -188,6 +188,17 @@ def test_broken_themes_file(write_framework, tmp_path, old, new, expected):
     assert re.search(expected, message), message
 
 
+def test_theme_terms_load_and_bad_ones_are_named(write_framework, tmp_path):
+    fw = load_framework()
+    assert "chronolog" in fw.themes[fw.theme_ids.index("chronologies")].terms
+    assert len(fw.theme_terms) == len(fw.themes)
+    path = write_framework(themes=_edit('description = "Plans that keep adults safe."',
+                                        'description = "Plans that keep adults safe."\nterms = ["plan", ""]', ASP_THEMES))
+    message = _error(path)
+    assert message.startswith(str(tmp_path / "asp-themes.toml") + " [[themes]] #2: key 'terms' expected a list of "
+                                                                  "non-empty strings"), message
+
+
 def test_empty_themes_file(tmp_path):
     path = tmp_path / "themes.toml"
     path.write_text("themes = []\n", encoding="utf-8")
@@ -262,6 +273,7 @@ def test_train_config_values(tmp_path):
     ('[train]\nembedding_layers = ["3"]\n', r"expected a list of distinct layer numbers"),
     ("[train]\nembedding_layers = [3.0]\n", r"expected a list of distinct layer numbers"),
     ("[train]\nembedding_layers = 3\n", r"key 'embedding_layers' expected list, got int"),
+    ("[train]\ntheme_term_weight = -1.0\n", r"key 'theme_term_weight' must be >= 0, got -1.0"),
 ])
 def test_bad_train_config(tmp_path, body, expected):
     path = tmp_path / "train.toml"

@@ -27,7 +27,8 @@ def say(message: str) -> None:
 
 def fit(inputs, emb, statements, polarities, themes, framework, config, desc, weights):
     """nlpfind.train.fit_model with explicit sample weights (the pseudo-labelled sentences get W)."""
-    from nlpfind.classify import FindingModel, LinearHead, MultiLabelHead
+    from nlpfind.classify import FindingModel
+    from nlpfind.estimators import LinearHead, MultiLabelHead
     from nlpfind.train import make_featurizer
 
     featurizer = make_featurizer(config, framework, desc)
