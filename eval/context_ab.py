@@ -21,20 +21,20 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "eval"))
 
-from nlpfind.config import load_framework, load_train_config  # noqa: E402
+from vector_variants import default_setup, score_vectors  # noqa: E402
+
 from nlpfind.corpus import (  # noqa: E402
     DEFAULT_CORPUS,
     _framework_for,
     default_report_dirs,
     find_report_file,
-    load_corpus,
     read_manifest,  # noqa: E402
 )
-from nlpfind.evaluate import evaluate  # noqa: E402
 from nlpfind.read import read_document  # noqa: E402
 from nlpfind.segment import segment  # noqa: E402
-from nlpfind.train import description_texts, embed_texts, inputs_for  # noqa: E402
+from nlpfind.train import embed_texts  # noqa: E402
 
 #: name -> (which neighbours, weight)
 VARIANTS = {
@@ -65,13 +65,7 @@ def neighbours(corpus, framework) -> tuple[list[str], list[str]]:
 
 
 def main(names: list[str]) -> None:
-    config = load_train_config()
-    framework = load_framework(config.framework)
-    corpus = load_corpus(None, framework)
-    texts = [i.text for i in inputs_for(corpus.sentences, framework)]
-    layers = tuple(config.embedding_layers)
-    sent = embed_texts(texts, "minilm", layers=layers)
-    desc = embed_texts(description_texts(framework), "minilm", layers=layers)
+    config, framework, corpus, _texts, sent, desc = default_setup()
     prev, nxt = neighbours(corpus, framework)
     print(f"{sum(bool(p) for p in prev)} / {len(prev)} sentences have a previous sentence in their section, "
           f"{sum(bool(n) for n in nxt)} a next", flush=True)
@@ -91,16 +85,7 @@ def main(names: list[str]) -> None:
         elif which:
             blocks.append(weight * sum(ctx[w] for w in which) / len(which))
         x = np.concatenate(blocks, axis=1)
-        d = np.concatenate([desc, np.zeros((len(desc), x.shape[1] - desc.shape[1]), np.float32)], axis=1)
-        result = evaluate(config=config, corpus=corpus, systems=("nlpfind",), fold_embeddings=lambda _f, v=(x, d): v)
-        subsets = result.system("nlpfind").subsets
-        row = [name]
-        for sub in ("carh", "report north-ayrshire-2022", "ilacs"):
-            m = subsets.get(sub)
-            if m:
-                row.append(f"{sub}: " + " / ".join(f"{m[k]:.3f}" for k in ("statement_macro_f1", "strength_f1",
-                                                                                "weakness_f1", "themes_micro_f1")))
-        print(" | ".join(row), flush=True)
+        print(score_vectors(name, config, corpus, x, desc), flush=True)
 
 
 if __name__ == "__main__":

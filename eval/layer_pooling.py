@@ -20,10 +20,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "eval"))
+
+from vector_variants import score_vectors  # noqa: E402
 
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
-from nlpfind.evaluate import evaluate  # noqa: E402
 from nlpfind.train import description_texts, embed_texts, inputs_for  # noqa: E402
 
 ALL = (1, 2, 3, 4, 5, 6)
@@ -54,16 +56,7 @@ def main(names: list[str]) -> None:
 
     for name in names:
         how, layers = VARIANTS[name]
-        vectors = pooled(sent, how, layers), pooled(desc, how, layers)
-        result = evaluate(config=config, corpus=corpus, systems=("nlpfind",), fold_embeddings=lambda _fold, v=vectors: v)
-        subsets = result.system("nlpfind").subsets
-        row = [name]
-        for sub in ("carh", "report north-ayrshire-2022", "ilacs"):
-            m = subsets.get(sub)
-            if m:
-                row.append(f"{sub}: " + " / ".join(f"{m[k]:.3f}" for k in ("statement_macro_f1", "strength_f1",
-                                                                                "weakness_f1", "themes_micro_f1")))
-        print(" | ".join(row), flush=True)
+        print(score_vectors(name, config, corpus, pooled(sent, how, layers), pooled(desc, how, layers)), flush=True)
 
 
 if __name__ == "__main__":
