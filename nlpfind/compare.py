@@ -341,8 +341,8 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     `on_error` "skip" leaves an unreadable report out (with a warning naming it), "stop" raises.
     Two reports naming the same partnership raise InputError unless `merge`. `embedder` embeds
     findings for theme assignment and discovery (default: the model's embedding model); its
-    vectors, the classifier's, and each report's classified findings are cached on disk by content
-    hash under `cache_dir` (see nlpfind.findings_cache). `workers` processes classify the reports
+    vectors, the classifier's, each report's classified findings and the theme assignment are cached on
+    disk by content hash under `cache_dir` (see nlpfind.findings_cache). `workers` processes classify the reports
     (default: one per CPU; 1 classifies in this process); output does not depend on it.
     """
     from .classify import Classifier

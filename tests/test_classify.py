@@ -150,6 +150,10 @@ def test_theme_terms_match_at_the_start_of_a_word_in_any_case():
                             "Joint investigative interviews and advocates.", "Nothing here.", ""], terms)
     assert rows.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     assert not theme_term_hits(["Chronologies."], ((), ())).any()
+    # terms that are prefixes of one another: the longest that fits wins at each word, as in a plain alternation
+    nested = (("plan",), ("plans",), ("planning",), ("a",), ("ab", "abc d"))
+    assert theme_term_hits(["Plans and planning.", "Plan ahead; abc d; abc e."], nested).tolist() == [
+        [0, 1, 1, 1, 0], [1, 0, 0, 1, 1]]
 
 
 def test_theme_terms_reach_the_theme_head_only_and_survive_save_and_load(tmp_path):
