@@ -463,6 +463,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     texts = [" ".join(f.text.split()) for f in findings]
     disc = embedder if embedder is not None else classifier.model.embedder()
     encode = cached(disc)
+    vectors = getattr(disc, "key", None)  # names the vectors the themes are assigned on, for the theme cache
     if embedder is None and getattr(disc, "layers", ()):
         # Themes are matched and discovered on the model's own sentence vector (topic similarity, what the model was
         # trained for); the middle layers the classifier also reads keep wording that blurs topics (on the summaries
@@ -471,26 +472,30 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
         if last is None:
             from .embed import get_embedder
 
-            encode = cached(get_embedder(classifier.model.embedding_model))
+            plain = get_embedder(classifier.model.embedding_model)
+            encode, vectors = cached(plain), getattr(plain, "key", None)
         else:
             def encode(texts: Sequence[str]) -> np.ndarray:
                 return np.ascontiguousarray(layered(texts)[:, last] * np.float32(np.sqrt(len(disc.layers))))
+
+            vectors = f"{disc.key} own vector"
     seeded = classifier.framework.themes
-    say(f"embedding {len(texts)} findings")
-    t_embed = time.perf_counter()
-    emb = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-    seeded_emb = encode([theme_text(t) for t in seeded])
-    say("assigning and discovering themes")
-    t_themes = time.perf_counter()
     predicted = [f.themes for f in findings]
     theme_cache = key = assignment = None
-    if use_cache:
+    if use_cache and vectors is not None:  # a warm run needs neither the vectors nor the clustering
         from .findings_cache import AssignmentCache
 
         theme_cache = AssignmentCache(root / "themes")
-        key = theme_cache.key(texts, predicted, emb, seeded, seeded_emb, theme_settings or ThemeSettings())
+        key = theme_cache.key(texts, predicted, seeded, theme_settings or ThemeSettings(), vectors)
         assignment = theme_cache.get(key, len(texts))
+    t_embed = time.perf_counter()
     if assignment is None:
+        say(f"embedding {len(texts)} findings")
+        emb = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        seeded_emb = encode([theme_text(t) for t in seeded])
+    t_themes = time.perf_counter()
+    if assignment is None:
+        say("assigning and discovering themes")
         assignment = assign_themes(texts, predicted, emb, seeded, seeded_emb, theme_settings)
         if theme_cache is not None:
             theme_cache.put(key, assignment)

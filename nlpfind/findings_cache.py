@@ -4,8 +4,9 @@ Comparing a programme of reports again (one report added, a threshold changed) s
 classify every report again. A report's findings are keyed by a hash of its text, the
 framework, the model's files and nlpfind's own source: any change to one of them is a miss.
 The theme assignment of a whole comparison (clustering and labelling the leftover findings) is
-keyed by everything it reads: the findings' texts, predicted themes and vectors, the seeded
-themes, the settings and the code; so comparing the same reports again (another `--format`) reuses it.
+keyed by everything it reads: the findings' texts and predicted themes, the embedder of their
+vectors, the seeded themes, the settings and the code; so comparing the same reports again
+(another `--format`) reuses it without the vectors.
 Entries are written atomically (temporary file + rename), so concurrent runs and a killed run
 leave either a whole entry or none; a damaged entry is treated as a miss and rewritten.
 """
@@ -15,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
 
 from .classify import Classifier, Finding
 from .quantify import Quantifier
@@ -93,16 +93,18 @@ class FindingsCache:
 class AssignmentCache:
     """One JSON file per theme assignment under `directory`, keyed by the assignment's whole input."""
 
+    #: how a finding got its themes, one letter each in an entry (180,000 findings: a string parses fastest)
+    SOURCES = {"model": "m", "similarity": "s", "discovered": "d", "none": "n"}
+
     def __init__(self, directory: str | Path) -> None:
         self.dir = Path(directory)
 
     @staticmethod
-    def key(texts, predicted, embeddings: np.ndarray, seeded, seeded_embeddings: np.ndarray, settings) -> str:
-        digest = hashlib.sha1(f"{ENTRY_VERSION}\0{code_fingerprint()}\0{settings!r}\0{seeded!r}\0".encode())
-        for array in (embeddings, seeded_embeddings):
-            array = np.ascontiguousarray(array, dtype=np.float32)
-            digest.update(repr(array.shape).encode())
-            digest.update(memoryview(array).cast("B"))
+    def key(texts: Sequence[str], predicted: Sequence[Sequence[str]], seeded, settings, vectors: str) -> str:
+        """The hash of everything an assignment reads: the findings' texts and predicted themes, the seeded
+        themes, the settings, nlpfind's code and `vectors`, the key of the embedder whose vectors it is made on
+        (vectors are a function of the embedder and the text, as in the embedding cache)."""
+        digest = hashlib.sha1(f"{ENTRY_VERSION}\0{code_fingerprint()}\0{settings!r}\0{seeded!r}\0{vectors}\0".encode())
         digest.update("\0".join(f"{t}\x01{','.join(p)}" for t, p in zip(texts, predicted)).encode("utf-8"))
         return digest.hexdigest()
 
@@ -113,16 +115,18 @@ class AssignmentCache:
         """The stored assignment of `findings` findings under `key`, or None on a miss (or a damaged entry)."""
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if data.get("version") != ENTRY_VERSION or len(data["assignments"]) != findings:
+            if data.get("version") != ENTRY_VERSION:
                 return None
             themes = tuple(ThemeInfo(str(i), str(label), bool(seeded), str(desc), tuple(terms), tuple(map(int, reps)))
                            for i, label, seeded, desc, terms, reps in data["themes"])
-            assignments = tuple(tuple(a) for a in data["assignments"])
-            sources = tuple(data["sources"])
-            if len(sources) != findings:
+            ids = [t.id for t in themes]
+            assignments = tuple(tuple(ids[k] for k in row) for row in data["assignments"])
+            names = {v: k for k, v in self.SOURCES.items()}
+            sources = tuple(names[c] for c in data["sources"])
+            if len(assignments) != findings or len(sources) != findings:
                 return None
             return ThemeAssignment(themes, assignments, sources)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
 
     def put(self, key: str, assignment: ThemeAssignment) -> None:
@@ -130,9 +134,12 @@ class AssignmentCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         themes = [[t.id, t.label, t.seeded, t.description, list(t.terms), list(t.representatives)]
                   for t in assignment.themes]
+        index = {t.id: k for k, t in enumerate(assignment.themes)}
+        data = {"version": ENTRY_VERSION, "themes": themes,
+                "assignments": [[index[t] for t in row] for row in assignment.assignments],
+                "sources": "".join(self.SOURCES[s] for s in assignment.sources)}
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"version": ENTRY_VERSION, "themes": themes, "assignments": assignment.assignments,
-                                   "sources": assignment.sources}, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
 
 

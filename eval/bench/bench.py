@@ -317,8 +317,9 @@ def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> N
               f"cold {cold_exp:.2f}, warm {warm_exp:.2f}. The smallest run is dominated by start-up (model "
               "loading); between the two largest runs the exponent is "
               f"{pair_exponent(comp, sizes):.2f}"
-              " (cold). A warm run finds every report's classified findings and every sentence embedding in the "
-              "cache (keyed by content, model and code), so it reads, assigns themes and renders only. compare "
+              " (cold). A warm run finds every report's classified findings, every sentence embedding and the "
+              "theme assignment in the cache (keyed by content, model and code), so it reads, looks up and renders "
+              "only. compare "
               "classifies on one worker process per CPU; peak RSS sums the whole process tree.", ""]
     if "error" in bt:
         lines.append(f"BERTopic (default settings, same findings and embeddings) on {largest} reports: {bt['error']}.")
