@@ -158,9 +158,10 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
 
 def polarity_config(config: TrainConfig) -> TrainConfig:
     """The settings of a model's polarity model: the same, on the polarity embedding model's own vector (the
-    fine-tuned encoder was tuned, and cross-validated, on its mean-pooled last layer)."""
+    fine-tuned encoder was tuned, and cross-validated, on its mean-pooled last layer), without theme terms (only
+    its polarity head is used, and the terms are for theme heads: matching them there was work done twice)."""
     return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="",
-                   embedding_layers=())
+                   embedding_layers=(), theme_term_weight=0.0)
 
 
 def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:

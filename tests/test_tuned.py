@@ -216,6 +216,9 @@ def test_train_builds_the_polarity_model_on_its_own_encoder(tmp_path, isolated_e
     assert (tmp_path / "model" / POLARITY_DIR / "meta.json").is_file()
     classifier = Classifier(tmp_path / "model")
     assert classifier.model.polarity_model.embedding_model == "minilm"
+    # theme terms are for the theme head, which is the main model's: the polarity model does not match them again
+    assert classifier.model.featurizer.theme_only_columns > 0
+    assert classifier.model.polarity_model.featurizer.theme_only_columns == 0
     assert classify_file(EXAMPLE, classifier).findings
 
 
