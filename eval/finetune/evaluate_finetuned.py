@@ -84,9 +84,10 @@ def main(runs: list[Path], write: bool) -> None:
              "folds of `nlpfind evaluate`). In each fold the encoder was fine-tuned on the training folds only (the "
              "named losses on the mean-pooled embedding; home-framework sentences weighted as in train.toml), then "
              "embedded every sentence; nlpfind's own features and heads were then fitted as usual on those "
-             "embeddings, so no test sentence reached the encoder or the heads. The last row of each run is the "
+             "embeddings, so no test sentence reached the encoder or the heads. The third row of each run is the "
              "shipped `models/tuned` recipe: polarity from heads on that fold's fine-tuned embeddings, statement and "
-             "themes from heads on the packaged MiniLM's.", ""]
+             "themes from heads on the packaged MiniLM's; a run with --save-layers adds a fourth, the same with "
+             "polarity read from the fine-tuned encoder's layers side by side.", ""]
     lines += domain_tables(rows, {d: dom.count(d) for d in sorted(set(dom))})
     publish(lines, t0, "finetune", write)
 
