@@ -153,7 +153,8 @@ class FindingModel:
         pt = self.theme_head.predict_proba(X)
         s_classes = [str(c) for c in self.statement_head.classes_]
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
-        s_best, p_best = ps.argmax(axis=1).tolist(), pp.argmax(axis=1).tolist()
+        s_best = ps.argmax(axis=1).tolist()
+        polarities = decide_polarity(pp, p_classes, (self.polarity_model or self).meta.get("polarity_thresholds"))
         rows, cols = np.nonzero(pt >= self.theme_head.threshold)
         picked: list[list[int]] = [[] for _ in inputs]  # theme columns tagged, per sentence
         for r, k in zip(rows.tolist(), cols.tolist()):
@@ -171,7 +172,7 @@ class FindingModel:
             out.append({
                 "statement": s_classes[s_best[r]],
                 "statement_scores": {c: round(v, 4) for c, v in zip(s_classes, s_row)},
-                "polarity": p_classes[p_best[r]],
+                "polarity": polarities[r],
                 "polarity_scores": {c: round(v, 4) for c, v in zip(p_classes, p_row)},
                 "themes": tuple(self.theme_ids[k] for k in picked[r]),
                 # the tagged themes' probabilities: one under the threshold is the top-theme fallback's best guess
@@ -290,6 +291,12 @@ class FindingModel:
             polarity_model = cls.from_disk(sub)
             digest.update(polarity_model.meta["fingerprint"].encode())
             meta["fingerprint"] = digest.hexdigest()
+        thresholds = meta.get("polarity_thresholds")
+        if thresholds is not None and not (
+                isinstance(thresholds, dict) and set(thresholds) == {"strength", "weakness"}
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1 for v in thresholds.values())):
+            raise ModelError(f"{path / 'meta.json'}: polarity_thresholds expected {{\"strength\": t, \"weakness\": t}} "
+                             f"with 0 < t < 1, got {thresholds!r}; retrain")
         layers = meta.get("embedding_layers", [])
         if not isinstance(layers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers):
             raise ModelError(f"{path / 'meta.json'}: embedding_layers expected a list of layer numbers, got {layers!r}; "
@@ -297,6 +304,34 @@ class FindingModel:
         return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
                    heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta,
                    polarity_model, tuple(layers))
+
+
+def decide_polarity(proba: np.ndarray, classes: Sequence[str], thresholds: dict[str, float] | None) -> list[str]:
+    """Each row's polarity: the most likely class, or with `thresholds` (the model's `polarity_thresholds`) mixed
+    where mixed is the most likely class, else a strength where P(strength) + P(mixed) reaches
+    thresholds["strength"], a weakness likewise (the more likely of the two where both reach theirs), neutral
+    where neither does. Why not "mixed where both do": with a low strength threshold that made mixed the label of
+    many one-sided findings (mixed precision 0.64 -> 0.42 in `nlpfind evaluate`)."""
+    best = [classes[k] for k in proba.argmax(axis=1).tolist()]
+    if not thresholds:
+        return best
+    index = {str(c): k for k, c in enumerate(classes)}
+    none = np.zeros(len(proba))
+    mixed = proba[:, index["mixed"]] if "mixed" in index else none
+    p_strength = proba[:, index["strength"]] if "strength" in index else none
+    p_weakness = proba[:, index["weakness"]] if "weakness" in index else none
+    strong = (p_strength + mixed >= thresholds["strength"]).tolist()
+    weak = (p_weakness + mixed >= thresholds["weakness"]).tolist()
+    stronger = (p_strength >= p_weakness).tolist()
+    out = []
+    for r, top in enumerate(best):
+        if top == "mixed":
+            out.append("mixed")
+        elif strong[r] and weak[r]:
+            out.append("strength" if stronger[r] else "weakness")
+        else:
+            out.append("strength" if strong[r] else "weakness" if weak[r] else "neutral")
+    return out
 
 
 def apply_prior(proba: np.ndarray, classes, hints: Sequence[str | None], factor: float) -> np.ndarray:

@@ -366,6 +366,9 @@ class TrainConfig:
     home_weight: float = 3.0
     section_prior: float = 100.0
     section_polarity_prior: float = 10.0
+    #: strength and weakness decided by thresholds on P(strength) + P(mixed) and P(weakness) + P(mixed), chosen for
+    #: F1 by an inner cross-validation at training time, rather than by the most likely of the four classes
+    polarity_thresholds: bool = False
     seed: int = 0
     batch_size: int = 64
     extra: dict = field(default_factory=dict)

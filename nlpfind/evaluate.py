@@ -83,7 +83,8 @@ def score(statements_true, statements_pred, pol_true, pol_pred, themes_true, the
 
 # Baselines are plain classifiers: no section priors, no top-theme rule and no theme terms (the heads and threshold
 # alone decide, on their own features).
-PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0, "top_theme_for_findings": False, "theme_term_weight": 0.0}
+PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0, "top_theme_for_findings": False, "theme_term_weight": 0.0,
+         "polarity_thresholds": False}
 
 SYSTEMS = {
     "majority": "majority class (most frequent statement and polarity; no themes)",
@@ -201,7 +202,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             te = [inputs[i] for i in test_idx]
             model = fit_model(tr, None if emb is None else emb[train_idx], statements[train_idx],
                               pols[train_idx], [themes[i] for i in train_idx], framework, cfg, desc,
-                              list(home[train_idx]) if name == "nlpfind" else None)
+                              list(home[train_idx]) if name == "nlpfind" else None, list(groups[train_idx]))
             if name == "nlpfind" and cfg.separate_polarity:
                 from .train import polarity_config
 
@@ -210,7 +211,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                                  else embeddings(pcfg.embedding_model, fold, tuple(pcfg.embedding_layers)))
                 model.polarity_model = fit_model(tr, p_emb[train_idx], statements[train_idx], pols[train_idx],
                                                  [themes[i] for i in train_idx], framework, pcfg,
-                                                 p_desc if pcfg.similarity_weight else None, list(home[train_idx]))
+                                                 p_desc if pcfg.similarity_weight else None, list(home[train_idx]),
+                                                 list(groups[train_idx]))
                 p_test = p_emb[test_idx]
             else:
                 p_test = None

@@ -12,7 +12,7 @@ import numpy as np
 
 from .cache import cache_dir
 from .classify import FindingModel, library_versions
-from .config import Framework, TrainConfig, load_framework, load_train_config
+from .config import POLARITIES, Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, LabelledSentence, load_corpus
 from .estimators import LinearHead, MultiLabelHead, SentenceFeaturizer
 from .features import SentenceInput
@@ -55,11 +55,14 @@ def make_featurizer(config: TrainConfig, framework: Framework, desc: np.ndarray 
 
 def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, statements: Sequence[str],
               polarities: Sequence[str], themes: Sequence[Sequence[str]], framework: Framework,
-              config: TrainConfig, desc: np.ndarray | None, home: Sequence[bool] | None = None) -> FindingModel:
+              config: TrainConfig, desc: np.ndarray | None, home: Sequence[bool] | None = None,
+              groups: Sequence[str] | None = None) -> FindingModel:
     """Fit featurizer and heads on already-embedded inputs.
 
     `home` marks sentences from reports of the model's own framework; they weigh `home_weight`
-    times as much as sentences borrowed from other frameworks' reports (e.g. Ofsted).
+    times as much as sentences borrowed from other frameworks' reports (e.g. Ofsted). `groups` (each
+    sentence's partnership) keeps a partnership's sentences together in the inner cross-validation that
+    chooses the polarity thresholds (`polarity_thresholds` in the config).
     """
     featurizer = make_featurizer(config, framework, desc)
     X = featurizer.fit_transform((list(inputs), embeddings))
@@ -75,11 +78,67 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
         head.coef_ = np.hstack([head.coef_, np.zeros((head.coef_.shape[0], own), dtype=np.float32)])
     th = MultiLabelHead(labels=framework.theme_ids, C=config.C_themes, threshold=config.theme_threshold,
                         random_state=config.seed).fit(X, [list(t) for t in themes], sw)
+    meta = {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior,
+            "top_theme_for_findings": config.top_theme_for_findings}
+    if config.polarity_thresholds and not config.separate_polarity:  # else the polarity model decides, with its own
+        hints = [i.section_polarity for i in inputs]
+        thresholds = choose_polarity_thresholds(X_other, polarities, hints, config, sw, home, groups)
+        if thresholds:
+            meta["polarity_thresholds"] = thresholds
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
-                        config.embedding_model,
-                        {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior,
-                         "top_theme_for_findings": config.top_theme_for_findings},
-                        embedding_layers=tuple(config.embedding_layers))
+                        config.embedding_model, meta, embedding_layers=tuple(config.embedding_layers))
+
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+def choose_polarity_thresholds(X, polarities: Sequence[str], hints: Sequence[str | None], config: TrainConfig,
+                               sample_weight: np.ndarray | None, home: Sequence[bool] | None,
+                               groups: Sequence[str] | None, folds: int = 5) -> dict[str, float] | None:
+    """The thresholds on P(strength) + P(mixed) and P(weakness) + P(mixed) that give the best F1 of each binary
+    decision (the way strength and weakness are scored) on held-out predictions of an inner cross-validation
+    (grouped by `groups` when given), over home-framework sentences where there are any. None where too few
+    groups or no positive example leave nothing to choose from.
+
+    Why: the polarity head is fitted with balanced class weights for four classes; the most likely class is not
+    the F1-best decision for "is this a strength (or mixed)?", and on held-out partnerships the head leans to
+    neutral for findings worded unlike its training sentences."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    from .classify import apply_prior
+
+    y = np.asarray(polarities, dtype=object)
+    n_groups = len(set(groups)) if groups is not None else len(y)
+    k = min(folds, n_groups)
+    if k < 2:
+        return None
+    splits = (GroupKFold(n_splits=k).split(y, groups=list(groups)) if groups is not None
+              else KFold(n_splits=k, shuffle=True, random_state=config.seed).split(y))
+    cw = None if config.class_weight == "none" else "balanced"
+    proba = np.zeros((len(y), len(POLARITIES)))
+    for tr, te in splits:
+        if len(set(y[tr])) < 2:
+            return None
+        head = LinearHead(C=config.C_polarity, class_weight=cw, random_state=config.seed).fit(
+            X[tr], list(y[tr]), None if sample_weight is None else sample_weight[tr])
+        p = apply_prior(head.predict_proba(X[te]), head.classes_, [hints[i] for i in te], config.section_polarity_prior)
+        for j, c in enumerate(head.classes_):
+            proba[te, POLARITIES.index(str(c))] = p[:, j]
+    rows = np.asarray(home, dtype=bool) if home is not None and any(home) else np.ones(len(y), dtype=bool)
+    mixed = proba[:, POLARITIES.index("mixed")]
+    out = {}
+    for side in ("strength", "weakness"):
+        truth = np.isin(y[rows], [side, "mixed"])
+        if not truth.any():
+            return None
+        score = (proba[:, POLARITIES.index(side)] + mixed)[rows]
+        picked = score[:, None] >= THRESHOLD_GRID[None, :]
+        tp = (picked & truth[:, None]).sum(0)
+        f1 = 2 * tp / np.maximum(picked.sum(0) + truth.sum(), 1)
+        # ties: the threshold nearest 0.5, the plain decision
+        best = max(range(len(THRESHOLD_GRID)), key=lambda n: (f1[n], -abs(THRESHOLD_GRID[n] - 0.5)))
+        out[side] = float(THRESHOLD_GRID[best])
+    return out
 
 
 @dataclass(frozen=True)
@@ -132,7 +191,8 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     })
     out = Path(out) if out else DEFAULT_MODEL_DIR
     say(f"saving to {out}")
-    model.to_disk(out, extra_files={"README.md": model_card(model.meta, config)})
+    card = model_card(model.meta, config, (model.polarity_model or model).meta.get("polarity_thresholds"))
+    model.to_disk(out, extra_files={"README.md": card})
     return TrainResult(str(out), len(corpus), len(corpus.reports), corpus.data_hash, counts)
 
 
@@ -149,7 +209,8 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
                 if config.similarity_weight else None)
     say("fitting statement, polarity and theme heads")
     model = fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
-                      [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework))
+                      [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework),
+                      [s.partnership for s in sents])
     if config.separate_polarity:
         say(f"training the polarity model on {config.polarity_embedding_model}")
         model.polarity_model = train_on(corpus, framework, polarity_config(config), say)
@@ -178,7 +239,7 @@ def label_counts(corpus: Corpus) -> dict:
     }
 
 
-def model_card(meta: dict, config: TrainConfig) -> str:
+def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None = None) -> str:
     lines = [
         "# nlpfind model card", "",
         f"- framework: `{meta.get('framework', config.framework)}`",
@@ -187,6 +248,10 @@ def model_card(meta: dict, config: TrainConfig) -> str:
            if config.embedding_layers else ""),
         *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
            "themes by this one"] if config.polarity_embedding_model else []),
+        *([f"- polarity: mixed where most likely; else strength where P(strength) + P(mixed) reaches {t['strength']}, "
+           f"weakness where P(weakness) + P(mixed) reaches {t['weakness']} (the more likely where both do), else "
+           "neutral (thresholds chosen for F1 by grouped inner cross-validation)"]
+          if (t := polarity_thresholds) else []),
         f"- training data hash: `{meta.get('training_data_hash')}` ({meta.get('training_sentences')} sentences, "
         f"{meta.get('training_reports')} reports)",
         f"- label counts: `{json.dumps(meta.get('label_counts'), sort_keys=True)}`",

@@ -158,9 +158,11 @@ def write_fast_config(path: Path) -> Path:
     return path
 
 
-def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), theme_term_weight: float = 0.0):
+def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), theme_term_weight: float = 0.0,
+                     polarity_thresholds: bool = False):
     """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
-    `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`."""
+    `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`;
+    `polarity_thresholds`: with strength and weakness thresholds chosen by CV grouped by report."""
     from nlpfind.classify import sentence_input
     from nlpfind.config import TrainConfig, load_framework
     from nlpfind.quantify import QuantifierTagger
@@ -169,7 +171,7 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), 
 
     fw = load_framework("carh")
     tagger = QuantifierTagger(fw)
-    inputs, st, po, th = [], [], [], []
+    inputs, st, po, th, groups = [], [], [], [], []
     for key in FINDINGS:
         labels = {" ".join(t.split()): (s, p, h) for t, s, p, h in FINDINGS[key]}
         for s in segment(report_text(key), fw):
@@ -178,6 +180,7 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), 
             st.append(lab[0])
             po.append(lab[1])
             th.append(lab[2])
+            groups.append(key)
     if embedded:
         from nlpfind.embed import get_embedder
 
@@ -185,8 +188,8 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), 
         return fit_model(inputs, get_embedder(embedded, layers).encode([i.text for i in inputs]), st, po, th, fw, config,
                          None)
     config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static",
-                         theme_term_weight=theme_term_weight)
-    return fit_model(inputs, None, st, po, th, fw, config, None)
+                         theme_term_weight=theme_term_weight, polarity_thresholds=polarity_thresholds)
+    return fit_model(inputs, None, st, po, th, fw, config, None, groups=groups)
 
 
 def tree_digest(path: Path) -> dict[str, str]:

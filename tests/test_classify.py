@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from conftest import EXAMPLE, REPO
 from reportdocs import PAGED_SENTENCES, PAGED_TEXT
@@ -312,6 +313,71 @@ def test_a_predicted_finding_gets_its_most_likely_theme_when_none_reaches_the_th
     assert again.meta["top_theme_for_findings"] is True
     model.meta["top_theme_for_findings"] = False
     assert [p["themes"] for p in model.predict(inputs)] == [(), ()]
+
+
+def test_polarity_is_the_most_likely_class_or_decided_by_the_two_thresholds():
+    import numpy as np
+
+    from nlpfind.classify import decide_polarity
+
+    classes = ["mixed", "neutral", "strength", "weakness"]  # the heads' (sorted) class order
+    proba = np.array([[0.10, 0.50, 0.35, 0.05],   # strength + mixed 0.45, weakness + mixed 0.15
+                      [0.00, 0.60, 0.10, 0.30],   # 0.10 / 0.30
+                      [0.30, 0.10, 0.30, 0.30],   # 0.60 / 0.60, mixed the most likely
+                      [0.05, 0.30, 0.40, 0.25],   # 0.45 / 0.30: both reached, strength the more likely
+                      [0.00, 0.90, 0.05, 0.05]])  # 0.05 / 0.05
+    assert decide_polarity(proba, classes, None) == ["neutral", "neutral", "mixed", "strength", "neutral"]
+    assert decide_polarity(proba, classes, {"strength": 0.4, "weakness": 0.3}) == [
+        "strength", "weakness", "mixed", "strength", "neutral"]
+    assert decide_polarity(proba, classes, {"strength": 0.5, "weakness": 0.3}) == [
+        "neutral", "weakness", "mixed", "weakness", "neutral"]
+    assert decide_polarity(proba[:, [1, 2, 3]], classes[1:], {"strength": 0.4, "weakness": 0.3}) == [
+        "neutral", "weakness", "weakness", "strength", "neutral"]  # a head that never saw "mixed": P(mixed) is 0
+
+
+def test_polarity_thresholds_are_chosen_by_grouped_inner_cv_saved_and_checked_on_load(tmp_path):
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import decide_polarity
+    from nlpfind.features import SentenceInput
+    from nlpfind.train import THRESHOLD_GRID
+
+    plain = train_tiny_model()
+    assert "polarity_thresholds" not in plain.meta  # off unless the config asks
+    model = train_tiny_model(polarity_thresholds=True)
+    thresholds = model.meta["polarity_thresholds"]
+    assert set(thresholds) == {"strength", "weakness"} and all(t in THRESHOLD_GRID for t in thresholds.values())
+    inputs = [SentenceInput("Most plans were reviewed on time and chronologies were good.", "Statement 2", "2", True,
+                            ("most",)),
+              SentenceInput("Too few chronologies were of good quality.", "Statement 1", "1", True, ("too few",))]
+    preds = model.predict(inputs)
+    scores = np.array([[p["polarity_scores"][c] for c in model.polarity_head.classes_] for p in preds])
+    assert [p["polarity"] for p in preds] == decide_polarity(scores, list(model.polarity_head.classes_), thresholds)
+    model.to_disk(tmp_path / "model")
+    again = FindingModel.from_disk(tmp_path / "model")
+    assert again.meta["polarity_thresholds"] == thresholds and again.predict(inputs) == preds
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    meta["polarity_thresholds"] = {"strength": 1.5, "weakness": 0.4}
+    (tmp_path / "model" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"meta.json: polarity_thresholds expected .* got \{'strength': 1.5"):
+        FindingModel.from_disk(tmp_path / "model")
+
+
+def test_polarity_thresholds_need_two_groups_and_examples_of_each_side():
+    from nlpfind.config import TrainConfig
+    from nlpfind.train import choose_polarity_thresholds
+
+    rng = np.random.default_rng(0)
+    y = np.array(["strength", "weakness", "mixed", "neutral"] * 20, dtype=object)
+    X = np.eye(4)[np.array([0, 1, 2, 3] * 20)] + rng.normal(0, 0.3, (80, 4))
+    hints = [None] * 80
+    groups = [f"p{k % 4}" for k in range(80)]
+    config = TrainConfig()
+    chosen = choose_polarity_thresholds(X, y, hints, config, None, None, groups)
+    assert set(chosen) == {"strength", "weakness"} and all(0 < t < 1 for t in chosen.values())
+    assert choose_polarity_thresholds(X, y, hints, config, None, None, ["one"] * 80) is None
+    no_weakness = np.where(np.isin(y, ["weakness", "mixed"]), "neutral", y)
+    assert choose_polarity_thresholds(X, no_weakness, hints, config, None, None, groups) is None
 
 
 def test_a_model_saved_without_the_top_theme_setting_tags_by_threshold_alone(model_copy):

@@ -274,6 +274,7 @@ def test_train_config_values(tmp_path):
     ("[train]\nembedding_layers = [3.0]\n", r"expected a list of distinct layer numbers"),
     ("[train]\nembedding_layers = 3\n", r"key 'embedding_layers' expected list, got int"),
     ("[train]\ntheme_term_weight = -1.0\n", r"key 'theme_term_weight' must be >= 0, got -1.0"),
+    ('[train]\npolarity_thresholds = "yes"\n', r"key 'polarity_thresholds' expected bool, got str"),
 ])
 def test_bad_train_config(tmp_path, body, expected):
     path = tmp_path / "train.toml"

@@ -40,8 +40,8 @@ def test_a_whole_home_report_gets_its_own_subset_row(tmp_path, monkeypatch):
 
 
 def test_baselines_are_fitted_without_nlpfind_s_own_rules(tmp_path, monkeypatch):
-    """tfidf-lr is TF-IDF + logistic regression alone: no theme terms, section priors or top-theme rule (issue 3's
-    baselines), whatever the config gives nlpfind."""
+    """tfidf-lr is TF-IDF + logistic regression alone: no theme terms, section priors, top-theme rule or polarity
+    thresholds (issue 3's baselines), whatever the config gives nlpfind."""
     from reliability_helpers import write_corpus
 
     from nlpfind import evaluate as ev
@@ -50,7 +50,7 @@ def test_baselines_are_fitted_without_nlpfind_s_own_rules(tmp_path, monkeypatch)
 
     info = write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir", "kinloch"))
     config = load_train_config(None)
-    assert config.theme_term_weight > 0 and config.section_prior > 1
+    assert config.theme_term_weight > 0 and config.section_prior > 1 and config.polarity_thresholds
     corpus = load_corpus(info["corpus"], load_framework(config.framework), [info["reports"]])
     seen = []
     fit = ev.fit_model
@@ -65,3 +65,4 @@ def test_baselines_are_fitted_without_nlpfind_s_own_rules(tmp_path, monkeypatch)
     cfg, model = seen[0]
     assert (cfg.theme_term_weight, cfg.section_prior, cfg.top_theme_for_findings) == (0.0, 1.0, False)
     assert model.featurizer.theme_only_columns == 0
+    assert not cfg.polarity_thresholds and "polarity_thresholds" not in model.meta
