@@ -80,9 +80,8 @@ class LabelSession:
                 continue
             f = by_span.get((s.start, s.end))
             if f is not None:
-                certainty = max(f.statement_scores.values()) * max(f.polarity_scores.values())
                 items.append(Item(s, f.statement, f.polarity, f.themes,
-                                  tuple(q.as_dict() for q in f.quantifiers), certainty))
+                                  tuple(q.as_dict() for q in f.quantifiers), prefill_certainty(f)))
             else:
                 items.append(Item(s, "none", "neutral", (), (), 0.0))
         items.sort(key=lambda it: (it.certainty, it.sentence.index))
@@ -99,6 +98,13 @@ class LabelSession:
                            self.annotator)
         append_label(self.label_file, rec)
         self.answered += 1
+
+
+def prefill_certainty(finding) -> float:
+    """How sure the model is of what it prefills: the probability of its statement times that of its polarity.
+    Not the highest probabilities: a polarity decided by a threshold against the most likely class (models
+    with `polarity_thresholds`) is one the model is unsure of, and comes early."""
+    return finding.statement_scores.get(finding.statement, 0.0) * finding.polarity_scores.get(finding.polarity, 0.0)
 
 
 def parse_answer(text: str, item: Item, framework: Framework) -> tuple[str, str, tuple[str, ...]] | str:

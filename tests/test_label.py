@@ -56,6 +56,20 @@ def test_parse_answer_unknown_theme(item, framework):
     assert "chronologies" in result.split("known:")[1]
 
 
+def test_a_polarity_decided_against_the_most_likely_class_is_asked_early():
+    from types import SimpleNamespace
+
+    from nlpfind.label import prefill_certainty
+
+    scores = {"strength": 0.3, "weakness": 0.05, "mixed": 0.05, "neutral": 0.6}
+    by_threshold = SimpleNamespace(statement="2", statement_scores={"2": 0.9, "none": 0.1}, polarity="strength",
+                                   polarity_scores=scores)
+    most_likely = SimpleNamespace(statement="2", statement_scores={"2": 0.9, "none": 0.1}, polarity="neutral",
+                                  polarity_scores=scores)
+    assert prefill_certainty(by_threshold) == pytest.approx(0.27)
+    assert prefill_certainty(most_likely) == pytest.approx(0.54)
+
+
 # -- agreement --------------------------------------------------------------------------------------
 def _line(start, statement, polarity, themes=(), report="kilbrannan-2025", sha1=None):
     obj = {"report": report, "start": start, "end": start + 40, "statement": statement, "polarity": polarity,
