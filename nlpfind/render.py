@@ -21,7 +21,7 @@ def to_json(report: ClassifiedReport) -> str:
 
 
 CSV_COLUMNS = ("report", "index", "start", "end", "section", "statement", "statement_score", "polarity",
-               "polarity_score", "quantifiers", "themes", "text")
+               "polarity_score", "quantifiers", "themes", "theme_scores", "text")
 
 
 def to_csv(report: ClassifiedReport) -> str:
@@ -34,7 +34,8 @@ def to_csv(report: ClassifiedReport) -> str:
                     f"{f.polarity_scores.get(f.polarity, 0):.3f}",
                     "; ".join(f"{q.term} [{q.low}-{q.high}]: {q.text}" if q.low is not None else f"{q.term}: {q.text}"
                               for q in f.quantifiers),
-                    "; ".join(f.themes), " ".join(f.text.split())])
+                    "; ".join(f.themes), "; ".join(f"{f.theme_scores.get(t, 0):.3f}" for t in f.themes),
+                    " ".join(f.text.split())])
     return buf.getvalue()
 
 

@@ -171,6 +171,10 @@ def test_classify_csv(runner, tmp_path, shared_model):
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) > 20 and all(len(r) == len(CSV_COLUMNS) for r in rows)
     assert any("almost all [91-99]" in r[CSV_COLUMNS.index("quantifiers")] for r in rows[1:])
+    themed = [r for r in rows[1:] if r[CSV_COLUMNS.index("themes")]]
+    assert themed and all(  # one probability per tagged theme, in the same order
+        len(r[CSV_COLUMNS.index("themes")].split("; ")) == len(r[CSV_COLUMNS.index("theme_scores")].split("; "))
+        and all(0 < float(x) <= 1 for x in r[CSV_COLUMNS.index("theme_scores")].split("; ")) for r in themed)
 
 
 @pytest.mark.slow
