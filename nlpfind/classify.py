@@ -109,6 +109,12 @@ class FindingModel:
         """This model and its polarity model, if any: each encodes sentences with its own encoder."""
         return [self] if self.polarity_model is None else [self, self.polarity_model]
 
+    @property
+    def polarity_thresholds(self) -> dict[str, float] | None:
+        """The strength / weakness thresholds of the model that decides polarity (its polarity model, if any);
+        None: the most likely class decides."""
+        return (self.polarity_model or self).meta.get("polarity_thresholds")
+
     def uses_embeddings(self) -> bool:
         f = self.featurizer
         return bool(f.embedding_weight or (f.similarity_weight and f.description_embeddings is not None))
@@ -154,7 +160,7 @@ class FindingModel:
         s_classes = [str(c) for c in self.statement_head.classes_]
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
         s_best = ps.argmax(axis=1).tolist()
-        polarities = decide_polarity(pp, p_classes, (self.polarity_model or self).meta.get("polarity_thresholds"))
+        polarities = decide_polarity(pp, p_classes, self.polarity_thresholds)
         rows, cols = np.nonzero(pt >= self.theme_head.threshold)
         picked: list[list[int]] = [[] for _ in inputs]  # theme columns tagged, per sentence
         for r, k in zip(rows.tolist(), cols.tolist()):

@@ -191,8 +191,7 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     })
     out = Path(out) if out else DEFAULT_MODEL_DIR
     say(f"saving to {out}")
-    card = model_card(model.meta, config, (model.polarity_model or model).meta.get("polarity_thresholds"))
-    model.to_disk(out, extra_files={"README.md": card})
+    model.to_disk(out, extra_files={"README.md": model_card(model.meta, config, model.polarity_thresholds)})
     return TrainResult(str(out), len(corpus), len(corpus.reports), corpus.data_hash, counts)
 
 

@@ -343,9 +343,13 @@ def test_polarity_thresholds_are_chosen_by_grouped_inner_cv_saved_and_checked_on
     from nlpfind.train import THRESHOLD_GRID
 
     plain = train_tiny_model()
-    assert "polarity_thresholds" not in plain.meta  # off unless the config asks
+    assert "polarity_thresholds" not in plain.meta and plain.polarity_thresholds is None  # off unless asked
     model = train_tiny_model(polarity_thresholds=True)
     thresholds = model.meta["polarity_thresholds"]
+    assert model.polarity_thresholds == thresholds
+    plain.polarity_model = model  # a model whose polarity model decides (models/tuned's layout) uses its thresholds
+    assert plain.polarity_thresholds == thresholds
+    plain.polarity_model = None
     assert set(thresholds) == {"strength", "weakness"} and all(t in THRESHOLD_GRID for t in thresholds.values())
     inputs = [SentenceInput("Most plans were reviewed on time and chronologies were good.", "Statement 2", "2", True,
                             ("most",)),
