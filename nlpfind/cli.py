@@ -168,14 +168,21 @@ def evaluate(
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])
     section = "sentence-models" if config is None else f"sentence-models-{Path(config).stem}"
     update_results_file(results, section, results_markdown(result, command.strip(), cfg))
+    spans = {s.name: s.intervals.get(result.primary, {}) for s in result.systems}
     if format is ReportFormat.json:
-        typer.echo(json.dumps({s.name: s.metrics for s in result.systems}, indent=2))
+        typer.echo(json.dumps({s.name: {**s.metrics, **{f"{k}_interval": [round(lo, 4), round(hi, 4)]
+                                                        for k, (lo, hi) in spans[s.name].items()}}
+                               for s in result.systems}, indent=2))
         return
     keys = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
-    typer.echo(f"{'system':<12}" + "".join(f"{k:>20}" for k in keys))
+    typer.echo(f"{'system':<12}" + "".join(f"{k:>22}" for k in keys))
     for s in result.systems:
-        typer.echo(f"{s.name:<12}" + "".join(f"{s.metrics[k]:>20.3f}" for k in keys))
-    typer.echo(f"written to {results}")
+        typer.echo(f"{s.name:<12}" + "".join(
+            f"{s.metrics[k]:.3f} ({spans[s.name][k][0]:.3f}-{spans[s.name][k][1]:.3f})".rjust(22)
+            if k in spans[s.name] else f"{s.metrics[k]:>22.3f}" for k in keys))
+    unit, n_units = result.interval_units.get(result.primary, ("", 0))
+    typer.echo(f"on the {result.primary} sentences; in brackets the 95% bootstrap interval ({n_units} {unit} "
+               f"resampled); written to {results}")
 
 
 def _config_for(model: Path | None, config: Path | None):

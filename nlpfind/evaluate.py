@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,6 +26,13 @@ class SystemResult:
     per_label: dict
     confusion: dict
     subsets: dict  # subset name -> metrics (e.g. each framework's reports, and all)
+    #: subset name -> metric -> (low, high): 95% bootstrap interval (see `bootstrap_intervals`)
+    intervals: dict = field(default_factory=dict)
+    #: other system -> metric -> (difference, low, high): this system minus that one on the primary subset, with
+    #: the 95% interval of the paired bootstrap (the same resamples for both); filled for the last system only
+    versus: dict = field(default_factory=dict)
+    #: per sentence (corpus order), the `metric_counts` of its held-out prediction: for paired comparisons of runs
+    counts: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class EvaluationResult:
     data_hash: str
     primary: str = "all"
     subset_sizes: dict | None = None
+    #: subset name -> what its bootstrap resamples ("partnerships" or "sentences") and how many there are
+    interval_units: dict = field(default_factory=dict)
 
     def system(self, name: str) -> SystemResult:
         return next(s for s in self.systems if s.name == name)
@@ -79,6 +88,82 @@ def score(statements_true, statements_pred, pol_true, pol_pred, themes_true, the
                                                 labels=["strength", "weakness", "mixed", "neutral"]).tolist()},
     }
     return metrics, per_label, confusion
+
+
+#: resamples of the bootstrap behind each metric's interval, and its seed (the intervals are reproducible)
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+#: a subset with at least this many partnerships is resampled by partnership, fewer (a whole report) by sentence
+MIN_CLUSTERS = 5
+
+
+def metric_counts(statements_true, statements_pred, pol_true, pol_pred, themes_true, themes_pred,
+                  framework: Framework) -> np.ndarray:
+    """Per sentence, the counts every headline metric is made of, one row each: true positives, false positives
+    and false negatives of strength, of weakness, of each statement (1-4), and of themes (summed over themes).
+
+    Sums of rows give the metrics of any set of sentences (`metrics_from_counts`), so a bootstrap resample costs a
+    matrix product, not a re-scoring."""
+    rows = []
+    for side in ("strength", "weakness"):
+        t, p = _binary(pol_true, side).astype(bool), _binary(pol_pred, side).astype(bool)
+        rows += [t & p, ~t & p, t & ~p]
+    st, sp = np.asarray(statements_true, dtype=object), np.asarray(statements_pred, dtype=object)
+    for sid in framework.statement_ids:
+        t, p = st == sid, sp == sid
+        rows += [t & p, ~t & p, t & ~p]
+    tt = [set(x) for x in themes_true]
+    tp_ = [set(x) for x in themes_pred]
+    rows += [np.array([len(a & b) for a, b in zip(tt, tp_)]), np.array([len(b - a) for a, b in zip(tt, tp_)]),
+             np.array([len(a - b) for a, b in zip(tt, tp_)])]
+    return np.stack([np.asarray(r, dtype=float) for r in rows], axis=1)
+
+
+def _f1(tp, fp, fn):
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+
+
+def metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """The four headline metrics from summed `metric_counts` rows (shape (..., K)); F1 is 0 where undefined, as
+    scikit-learn's zero_division=0.
+
+    Statement macro-F1 averages over the statements that have sentences in the set (scikit-learn's, given the four
+    labels, would count an absent one as 0): the same wherever all four occur, as in every subset scored, but a
+    resample can miss one (28 of the 33 Scottish statement-3 sentences are North Ayrshire's), and a zero there
+    would measure the resample, not the model."""
+    c = np.asarray(counts, dtype=float)
+    n_statements = (c.shape[-1] - 9) // 3
+    per_statement = np.stack([_f1(*(c[..., 6 + 3 * k + j] for j in range(3))) for k in range(n_statements)], axis=-1)
+    present = np.stack([c[..., 6 + 3 * k] + c[..., 8 + 3 * k] > 0 for k in range(n_statements)], axis=-1)
+    statement = np.divide((per_statement * present).sum(axis=-1), present.sum(axis=-1),
+                          out=np.zeros(per_statement.shape[:-1]), where=present.sum(axis=-1) > 0)
+    return {"strength_f1": _f1(c[..., 0], c[..., 1], c[..., 2]), "weakness_f1": _f1(c[..., 3], c[..., 4], c[..., 5]),
+            "statement_macro_f1": statement, "themes_micro_f1": _f1(c[..., -3], c[..., -2], c[..., -1])}
+
+
+def bootstrap_weights(units: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """How many times each unit is drawn in each resample (units drawn with replacement, as many as there are),
+    and each sentence's unit index. The same units and seed give the same draws: paired comparisons."""
+    names, index = np.unique(np.asarray(units, dtype=object).astype(str), return_inverse=True)
+    draws = np.random.default_rng(seed).integers(0, len(names), size=(resamples, len(names)))
+    weights = np.zeros((resamples, len(names)))
+    np.add.at(weights, (np.repeat(np.arange(resamples), len(names)), draws.ravel()), 1.0)
+    return weights, index
+
+
+def bootstrap_metrics(counts: np.ndarray, weights: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Each headline metric on each resample: the sentences' counts summed per unit, weighted by the draws."""
+    per_unit = np.zeros((weights.shape[1], counts.shape[1]))
+    np.add.at(per_unit, index, counts)
+    return metrics_from_counts(weights @ per_unit)
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of bootstrap values."""
+    lo, hi = np.percentile(values, [50 * (1 - level), 100 - 50 * (1 - level)])
+    return float(lo), float(hi)
 
 
 # Baselines are plain classifiers: no section priors, no top-theme rule and no theme terms (the heads and threshold
@@ -171,6 +256,18 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     if need_minilm and fold_embeddings is None:
         embeddings("minilm", 0)
     splits = list(GroupKFold(n_splits=folds).split(inputs, groups=groups))
+    # Intervals: a partnership's sentences were held out together, so a subset of many partnerships is resampled by
+    # partnership (a cluster bootstrap); a whole report, one partnership, by sentence. One draw per subset for all
+    # systems, so differences between systems are paired.
+    draws = {}
+    units: dict[str, tuple[str, int]] = {}
+    for sub, mask in subsets.items():
+        idx = np.flatnonzero(mask)
+        by_partnership = len(set(groups[idx])) >= MIN_CLUSTERS
+        unit_of = groups[idx] if by_partnership else np.array([str(i) for i in idx], dtype=object)
+        draws[sub] = bootstrap_weights(unit_of)
+        units[sub] = ("partnerships" if by_partnership else "sentences", draws[sub][0].shape[1])
+    boot: dict[str, dict[str, np.ndarray]] = {}  # system -> metric -> values over the primary subset's resamples
     results = []
     for name in systems:
         say(f"cross-validating {name}")
@@ -219,16 +316,26 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             preds = model.predict(te, None if emb is None else emb[test_idx], p_test)
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
-        per_subset = {}
+        per_subset, intervals = {}, {}
+        counts = metric_counts(statements, pred_s, pols, pred_p, themes, pred_t, framework)
         for sub, mask in subsets.items():
             idx = np.flatnonzero(mask)
             per_subset[sub] = score(list(statements[idx]), list(pred_s[idx]), list(pols[idx]), list(pred_p[idx]),
                                     [themes[i] for i in idx], [pred_t[i] for i in idx], framework)
+            values = bootstrap_metrics(counts[idx], *draws[sub])
+            intervals[sub] = {k: interval(v) for k, v in values.items()}
+            if sub == primary:
+                boot[name] = values
         metrics, per_label, confusion = per_subset[primary]
         results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion,
-                                    {k: v[0] for k, v in per_subset.items()}))
+                                    {k: v[0] for k, v in per_subset.items()}, intervals, counts=counts))
+    if len(results) > 1:  # the last system (nlpfind) against each baseline, on the same resamples
+        last = results[-1]
+        versus = {other.name: {k: (last.metrics[k] - other.metrics[k], *interval(boot[last.name][k] - boot[other.name][k]))
+                               for k in TARGETS} for other in results[:-1]}
+        results[-1] = replace(last, versus=versus)
     return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash, primary,
-                            {k: int(v.sum()) for k, v in subsets.items()})
+                            {k: int(v.sum()) for k, v in subsets.items()}, units)
 
 
 def results_markdown(result: EvaluationResult, command: str, config: TrainConfig) -> str:
@@ -249,6 +356,15 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
     for s in result.systems:
         lines.append(f"| {s.name} | " + " | ".join(f"{s.metrics[k]:.3f}" for k in keys) + " |")
     lines.append("| target | " + " | ".join(f"{TARGETS[k]:.2f}" for k in keys) + " |")
+    unit, n_units = (result.interval_units or {}).get(result.primary, (None, 0))
+    if unit and all(s.intervals for s in result.systems):
+        lines += ["", f"95% intervals (bootstrap: the {n_units} {unit} of the `{result.primary}` sentences drawn with "
+                  f"replacement, {BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}"
+                  + ("; a partnership's sentences are drawn together, as they were held out together" if unit ==
+                     "partnerships" else "") + "):", "",
+                  "| system | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        for s in result.systems:
+            lines.append(f"| {s.name} | " + " | ".join(_span(s.intervals[result.primary][k]) for k in keys) + " |")
     lines += ["", "By subset (sentences of each framework's reports, of each whole home-framework report, and all):", "",
               "| system | subset | n | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
     for s in result.systems:
@@ -256,13 +372,28 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
             lines.append(f"| {s.name} | {sub} | {(result.subset_sizes or {}).get(sub)} | "
                          + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
     best = result.systems[-1]
+    if best.intervals:
+        lines += ["", f"95% intervals of `{best.name}` by subset (resampling partnerships where a subset has at least "
+                  f"{MIN_CLUSTERS}, else sentences: a whole report is one partnership):", "",
+                  "| subset | resampled | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+        for sub, spans in best.intervals.items():
+            unit, n_units = (result.interval_units or {}).get(sub, ("", 0))
+            lines.append(f"| {sub} | {n_units} {unit} | " + " | ".join(_span(spans[k]) for k in keys) + " |")
     lines += ["", f"Target check for `{best.name}`:", ""]
     for k in keys:
         v, t = best.metrics[k], TARGETS[k]
-        others = [s.metrics[k] for s in result.systems if s.name != best.name]
-        versus = (f"; {'beats' if v > max(others) else 'does not beat'} the best baseline ({max(others):.3f})"
-                  if others else "")
-        lines.append(f"- {k}: {v:.3f} vs target {t:.2f} ({'met' if v >= t else f'missed by {t - v:.3f}'}){versus}")
+        span = best.intervals.get(result.primary, {}).get(k)
+        others = [s for s in result.systems if s.name != best.name]
+        versus = ""
+        if others:
+            top = max(others, key=lambda s: s.metrics[k])
+            versus = (f"; {'beats' if v > top.metrics[k] else 'does not beat'} the best baseline "
+                      f"({top.name}, {top.metrics[k]:.3f})")
+            if top.name in best.versus:
+                diff, lo, hi = best.versus[top.name][k]
+                versus += f" by {diff:+.3f} (paired 95% interval {_span((lo, hi), signed=True)})"
+        lines.append(f"- {k}: {v:.3f}" + (f" (95% interval {_span(span)})" if span else "")
+                     + f" vs target {t:.2f} ({'met' if v >= t else f'missed by {t - v:.3f}'}){versus}")
     lines += ["", f"Per-label results for `{best.name}`:", ""]
     for head in ("statement", "polarity"):
         lines += [f"| {head} | precision | recall | F1 | support |", "|---|---|---|---|---|"]
@@ -275,6 +406,11 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
     for lab, m in best.per_label["themes"].items():
         lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
     return "\n".join(lines) + "\n"
+
+
+def _span(bounds: tuple[float, float], signed: bool = False) -> str:
+    lo, hi = bounds
+    return f"{lo:+.3f} to {hi:+.3f}" if signed else f"{lo:.3f}-{hi:.3f}"
 
 
 def update_results_file(path, section_id: str, markdown: str) -> None:

@@ -632,7 +632,12 @@ def test_evaluate_reads_a_utf16_corpus(tmp_path):
     result = invoke(["evaluate", "--corpus", info["corpus"], "--reports", info["reports"], "--config", config,
                      "--results", results, "--format", "json"])
     assert_ok(result)
-    assert set(json.loads(result.stdout)) == {"majority", "tfidf-lr", "minilm-lr", "nlpfind"}
+    data = json.loads(result.stdout)
+    assert set(data) == {"majority", "tfidf-lr", "minilm-lr", "nlpfind"}
+    for metrics in data.values():  # each headline metric with its 95% bootstrap interval
+        for key in ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1"):
+            lo, hi = metrics[f"{key}_interval"]
+            assert 0 <= lo <= hi <= 1
     assert "grouped cross-validation" in results.read_text(encoding="utf-8")
 
 
