@@ -238,10 +238,11 @@ def agreement(
     if format is ReportFormat.json:
         typer.echo(json.dumps(result, indent=2))
         return
-    typer.echo(f"{result['sentences']} shared sentences")
+    typer.echo(f"{result['sentences']} shared sentences (kappa's 95% interval from 1,000 resamples of them)")
     for name, row in result["labels"].items():
         kappa = "n/a" if row["kappa"] is None else f"{row['kappa']:.3f}"
-        typer.echo(f"{name:<28} kappa {kappa:>6}   agreement {row['agreement']:.3f}")
+        span = f"({row['interval'][0]:.2f} to {row['interval'][1]:.2f})" if row["interval"] else ""
+        typer.echo(f"{name:<28} kappa {kappa:>6} {span:<16} agreement {row['agreement']:.3f}")
 
 
 @app.command()

@@ -26,7 +26,7 @@ class SystemResult:
     per_label: dict
     confusion: dict
     subsets: dict  # subset name -> metrics (e.g. each framework's reports, and all)
-    #: subset name -> metric -> (low, high): 95% bootstrap interval (see `bootstrap_intervals`)
+    #: subset name -> metric -> (low, high): 95% bootstrap interval (`bootstrap_metrics`, `interval`)
     intervals: dict = field(default_factory=dict)
     #: other system -> metric -> (difference, low, high): this system minus that one on the primary subset, with
     #: the 95% interval of the paired bootstrap (the same resamples for both); filled for the last system only
@@ -129,7 +129,7 @@ def metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
     scikit-learn's zero_division=0.
 
     Statement macro-F1 averages over the statements that have sentences in the set (scikit-learn's, given the four
-    labels, would count an absent one as 0): the same wherever all four occur, as in every subset scored, but a
+    labels, would count an absent one as 0): the same wherever all four occur (every subset of corpus/), but a
     resample can miss one (28 of the 33 Scottish statement-3 sentences are North Ayrshire's), and a zero there
     would measure the resample, not the model."""
     c = np.asarray(counts, dtype=float)

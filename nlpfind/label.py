@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .config import POLARITIES, Framework, load_framework
 from .corpus import DEFAULT_CORPUS, append_label, iter_label_lines, label_record
@@ -202,7 +204,8 @@ def _read_labels(path: Path) -> dict[tuple, dict]:
 
 
 def agreement(a: Path, b: Path) -> dict:
-    """Cohen's kappa per label over the sentences both files label."""
+    """Cohen's kappa per label over the sentences both files label, with its 95% interval (1,000 resamples of those
+    sentences; None where a label takes one value only)."""
     from sklearn.metrics import cohen_kappa_score
 
     la, lb = _read_labels(a), _read_labels(b)
@@ -213,26 +216,47 @@ def agreement(a: Path, b: Path) -> dict:
         if la[k].get("sha1") and lb[k].get("sha1") and la[k]["sha1"] != lb[k]["sha1"]:
             raise CorpusError(f"{b}: sentence {k[0]}:{k[1]}-{k[2]} has a different text hash than in {a}")
 
-    def kappa(x, y):
+    from .evaluate import bootstrap_weights
+
+    # one set of resamples of the shared sentences for every label
+    weights = bootstrap_weights([str(i) for i in range(len(keys))])[0]
+
+    def row(x, y) -> dict:
+        agree = sum(p == q for p, q in zip(x, y)) / len(keys)
         if len(set(x) | set(y)) < 2:
-            return None
-        return float(cohen_kappa_score(x, y))
+            return {"kappa": None, "agreement": agree, "interval": None}
+        return {"kappa": float(cohen_kappa_score(x, y)), "agreement": agree, "interval": kappa_interval(x, y, weights)}
 
     out = {}
     for name in ("statement", "polarity"):
-        x, y = [str(la[k][name]) for k in keys], [str(lb[k][name]) for k in keys]
-        out[name] = {"kappa": kappa(x, y), "agreement": sum(p == q for p, q in zip(x, y)) / len(keys)}
+        out[name] = row([str(la[k][name]) for k in keys], [str(lb[k][name]) for k in keys])
     for name, side in (("strength", "strength"), ("weakness", "weakness")):
-        x = [la[k]["polarity"] in (side, "mixed") for k in keys]
-        y = [lb[k]["polarity"] in (side, "mixed") for k in keys]
-        out[f"polarity:{name}"] = {"kappa": kappa(x, y), "agreement": sum(p == q for p, q in zip(x, y)) / len(keys)}
+        out[f"polarity:{name}"] = row([la[k]["polarity"] in (side, "mixed") for k in keys],
+                                      [lb[k]["polarity"] in (side, "mixed") for k in keys])
     themes = sorted({t for k in keys for t in la[k].get("themes", []) + lb[k].get("themes", [])})
     for t in themes:
-        x = [t in la[k].get("themes", []) for k in keys]
-        y = [t in lb[k].get("themes", []) for k in keys]
-        out[f"theme:{t}"] = {"kappa": kappa(x, y), "agreement": sum(p == q for p, q in zip(x, y)) / len(keys)}
+        out[f"theme:{t}"] = row([t in la[k].get("themes", []) for k in keys], [t in lb[k].get("themes", []) for k in keys])
     return {"sentences": len(keys), "labels": out, "files": [str(a), str(b)],
             "hash_checked": all("sha1" in la[k] for k in keys)}
 
 
-__all__ = ["LabelSession", "agreement", "parse_answer", "run_terminal_loop"]
+def kappa_interval(x: Sequence, y: Sequence, weights: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """The percentile interval of Cohen's kappa over bootstrap resamples of the sentences (`weights`: how often each
+    sentence is drawn in each resample); None where no resample has two labels in use."""
+    cats = sorted(set(x) | set(y), key=str)
+    code = {c: i for i, c in enumerate(cats)}
+    one_x = np.eye(len(cats))[[code[v] for v in x]]
+    one_y = np.eye(len(cats))[[code[v] for v in y]]
+    confusion = np.einsum("rn,nk,nj->rkj", weights, one_x, one_y)
+    n = confusion.sum(axis=(1, 2))
+    observed = np.trace(confusion, axis1=1, axis2=2) / n
+    expected = (confusion.sum(axis=2) * confusion.sum(axis=1)).sum(axis=1) / n ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappas = np.where(expected < 1, (observed - expected) / (1 - expected), np.nan)
+    if np.isnan(kappas).all():
+        return None
+    lo, hi = np.nanpercentile(kappas, [50 * (1 - level), 100 - 50 * (1 - level)])
+    return float(lo), float(hi)
+
+
+__all__ = ["LabelSession", "agreement", "kappa_interval", "parse_answer", "run_terminal_loop"]

@@ -95,7 +95,7 @@ def test_identical_files_agree_perfectly(tmp_path):
     assert result["hash_checked"] is True
     for name in ("statement", "polarity", "polarity:strength", "polarity:weakness", "theme:chronologies",
                  "theme:advocacy"):
-        assert result["labels"][name] == {"kappa": 1.0, "agreement": 1.0}, name
+        assert result["labels"][name] == {"kappa": 1.0, "agreement": 1.0, "interval": (1.0, 1.0)}, name
 
 
 def test_differing_files_agree_less(tmp_path):
@@ -113,6 +113,26 @@ def test_differing_files_agree_less(tmp_path):
     assert result["theme:advocacy"]["kappa"] == 1.0
 
 
+def test_kappa_interval_holds_kappa_and_narrows_with_more_sentences():
+    """The interval comes from resampling sentences: it holds the kappa of the whole set, and the same disagreement
+    rate over four times the sentences gives a narrower interval."""
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    from nlpfind.evaluate import bootstrap_weights
+    from nlpfind.label import kappa_interval
+
+    rng = np.random.default_rng(5)
+    widths = []
+    for n in (100, 400):
+        x = list(rng.choice(["1", "2", "3", "none"], n))
+        y = [v if rng.random() < 0.8 else str(rng.choice(["1", "2", "3", "none"])) for v in x]
+        lo, hi = kappa_interval(x, y, bootstrap_weights([str(i) for i in range(n)])[0])
+        assert -1 <= lo < cohen_kappa_score(x, y) < hi <= 1
+        widths.append(hi - lo)
+    assert widths[1] < 0.7 * widths[0]
+
+
 def test_agreement_uses_only_shared_sentences(tmp_path):
     a = _write(tmp_path / "a.jsonl", ROWS)
     b = _write(tmp_path / "b.jsonl", ROWS[:5] + [(900, "1", "strength", [])])
@@ -122,7 +142,7 @@ def test_agreement_uses_only_shared_sentences(tmp_path):
 def test_kappa_is_none_when_only_one_label_is_used(tmp_path):
     rows = [(0, "1", "strength", []), (50, "1", "strength", [])]
     result = agreement(_write(tmp_path / "a.jsonl", rows), _write(tmp_path / "b.jsonl", rows))
-    assert result["labels"]["statement"] == {"kappa": None, "agreement": 1.0}
+    assert result["labels"]["statement"] == {"kappa": None, "agreement": 1.0, "interval": None}
 
 
 def test_no_shared_sentences(tmp_path):
@@ -165,6 +185,7 @@ def test_agreement_command(tmp_path):
     assert json.loads(result.stdout)["labels"]["statement"]["kappa"] == 1.0
     table = CliRunner().invoke(app, ["agreement", str(a), str(b)])
     assert table.exit_code == 0 and "8 shared sentences" in table.stdout
+    assert "(1.00 to 1.00)" in table.stdout
 
 
 def test_parse_answer_accepts_long_statement_ids():
