@@ -60,8 +60,9 @@ def main() -> None:
         f"{MIN_CLUSTERS}, else sentences). Issue 5 allows a gap of -0.01 on statement, strength and weakness.", "",
         "| subset | resampled | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS),
     ]
+    framework_of = {r.report: (r.framework or framework.id) for r in corpus.reports}
     for sub in subsets:
-        idx = np.array([i for i, s in enumerate(corpus.sentences) if _in_subset(s, sub, corpus, framework.id)])
+        idx = np.array([i for i, s in enumerate(corpus.sentences) if _in_subset(s, sub, framework_of, framework.id)])
         units = partnerships[idx] if len(set(partnerships[idx])) >= MIN_CLUSTERS else np.arange(len(idx)).astype(str)
         weights, index = bootstrap_weights(units)
         a, b = bootstrap_metrics(base.counts[idx], weights, index), bootstrap_metrics(other.counts[idx], weights, index)
@@ -82,11 +83,11 @@ def main() -> None:
     update_results_file(ROOT / "eval" / "RESULTS.md", "fast-gap", text)
 
 
-def _in_subset(sentence, subset: str, corpus, home: str) -> bool:
+def _in_subset(sentence, subset: str, framework_of: dict[str, str], home: str) -> bool:
+    """Whether a sentence is in one of `nlpfind evaluate`'s subsets: all, a framework's, or a whole report's."""
     if subset.startswith("report "):
         return sentence.report == subset[len("report "):]
-    framework = {r.report: (r.framework or home) for r in corpus.reports}
-    return subset == "all" or framework.get(sentence.report, home) == subset
+    return subset == "all" or framework_of.get(sentence.report, home) == subset
 
 
 if __name__ == "__main__":

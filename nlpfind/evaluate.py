@@ -32,7 +32,7 @@ class SystemResult:
     #: the 95% interval of the paired bootstrap (the same resamples for both); filled for the last system only
     versus: dict = field(default_factory=dict)
     #: per sentence (corpus order), the `metric_counts` of its held-out prediction: for paired comparisons of runs
-    counts: np.ndarray | None = field(default=None, repr=False)
+    counts: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
