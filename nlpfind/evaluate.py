@@ -161,8 +161,8 @@ def bootstrap_metrics(counts: np.ndarray, weights: np.ndarray, index: np.ndarray
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """The percentile interval of bootstrap values."""
-    lo, hi = np.percentile(values, [50 * (1 - level), 100 - 50 * (1 - level)])
+    """The percentile interval of bootstrap values (resamples where the metric is undefined, NaN, left out)."""
+    lo, hi = np.nanpercentile(values, [50 * (1 - level), 100 - 50 * (1 - level)])
     return float(lo), float(hi)
 
 

@@ -243,6 +243,8 @@ def agreement(a: Path, b: Path) -> dict:
 def kappa_interval(x: Sequence, y: Sequence, weights: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
     """The percentile interval of Cohen's kappa over bootstrap resamples of the sentences (`weights`: how often each
     sentence is drawn in each resample); None where no resample has two labels in use."""
+    from .evaluate import interval
+
     cats = sorted(set(x) | set(y), key=str)
     code = {c: i for i, c in enumerate(cats)}
     one_x = np.eye(len(cats))[[code[v] for v in x]]
@@ -253,10 +255,7 @@ def kappa_interval(x: Sequence, y: Sequence, weights: np.ndarray, level: float =
     expected = (confusion.sum(axis=2) * confusion.sum(axis=1)).sum(axis=1) / n ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         kappas = np.where(expected < 1, (observed - expected) / (1 - expected), np.nan)
-    if np.isnan(kappas).all():
-        return None
-    lo, hi = np.nanpercentile(kappas, [50 * (1 - level), 100 - 50 * (1 - level)])
-    return float(lo), float(hi)
+    return None if np.isnan(kappas).all() else interval(kappas, level)
 
 
 __all__ = ["LabelSession", "agreement", "kappa_interval", "parse_answer", "run_terminal_loop"]
