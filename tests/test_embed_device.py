@@ -21,10 +21,11 @@ def test_the_device_setting_is_checked(monkeypatch):
     assert Embedder("minilm").device == "cpu"
     monkeypatch.setenv(DEVICE_ENV, "cuda:1")
     assert Embedder("minilm").device == "cuda:1"
-    # A GPU device never uses the numpy encoder (it is CPU code), and asking for both is refused.
+    # A GPU device never uses the numpy or onnxruntime encoder (CPU code), and asking for both is refused.
     assert Embedder("minilm").numpy_encoder is None
-    with pytest.raises(ModelError, match="numpy embedding backend runs on the CPU only"):
-        Embedder("minilm", backend="numpy")
+    for backend in ("numpy", "onnx"):
+        with pytest.raises(ModelError, match=f"{backend} embedding backend runs on the CPU only"):
+            Embedder("minilm", backend=backend)
     for wrong in ("gpu", "cuda:x", "CUDA"):
         with pytest.raises(ModelError, match="expected cpu, cuda, cuda:N or mps"):
             Embedder("minilm", device=wrong)

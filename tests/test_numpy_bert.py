@@ -36,22 +36,51 @@ def test_gelu_matches_the_exact_erf_form():
     assert np.abs(NumpyBertEncoder._gelu(x) - exact).max() < 2e-6
 
 
-def test_default_minilm_runs_in_numpy_unless_told_otherwise(monkeypatch):
+def test_default_minilm_runs_without_torch_unless_told_otherwise(monkeypatch):
+    """auto: onnxruntime where it is installed, numpy where not; onnx asked for and missing is an error."""
+    from nlpfind import onnx_bert
     from nlpfind.embed import BACKEND_ENV, Embedder
     from nlpfind.errors import ModelError
+    from nlpfind.numpy_bert import NumpyBertEncoder
 
     embedder, _ = _packaged()
-    assert embedder.numpy_encoder is not None and embedder.dimension == 384
+    assert isinstance(embedder.numpy_encoder, onnx_bert.OnnxBertEncoder) and embedder.dimension == 384
+    numpy_only = Embedder("minilm", backend="numpy").numpy_encoder
+    assert type(numpy_only) is NumpyBertEncoder
     assert Embedder("minilm", backend="sentence-transformers").numpy_encoder is None
     monkeypatch.setenv(BACKEND_ENV, "sentence-transformers")
     assert Embedder("minilm").numpy_encoder is None
-    with pytest.raises(ModelError, match="numpy, sentence-transformers"):
-        Embedder("minilm", backend="onnx")
+    with pytest.raises(ModelError, match="onnx, numpy, sentence-transformers"):
+        Embedder("minilm", backend="tensorflow")
+    monkeypatch.delenv(BACKEND_ENV)
+    monkeypatch.setattr(onnx_bert, "available", lambda: False)
+    assert type(Embedder("minilm").numpy_encoder) is NumpyBertEncoder
+    with pytest.raises(ModelError, match="onnx embedding backend needs onnxruntime and onnx"):
+        Embedder("minilm", backend="onnx").numpy_encoder  # noqa: B018 (the property builds the encoder)
+
+
+@pytest.mark.parametrize("tuned, layers", [(False, ()), (False, (3, 4, 6)), (True, (2, 6))])
+def test_onnx_and_numpy_encoders_give_the_same_vectors(tuned, layers):
+    """The onnxruntime graph is written from numpy_bert's weights (fine-tuned overlay included) and pools
+    the same layers: the vectors agree to float32 rounding, in any batch."""
+    from nlpfind.embed import TUNED_DIR, Embedder
+
+    kwargs = {"tuned": TUNED_DIR} if tuned else {}
+    onnx = Embedder("minilm", backend="onnx", layers=layers, **kwargs)
+    numpy = Embedder("minilm", backend="numpy", layers=layers, **kwargs)
+    ours, theirs = onnx.encode(TEXTS), numpy.encode(TEXTS)
+    assert ours.shape == theirs.shape == (len(TEXTS), 384 * max(1, len(layers))) and ours.dtype == np.float32
+    assert np.abs(ours - theirs).max() < 1e-5
+    alone = np.vstack([onnx.encode([t]) for t in TEXTS])
+    assert np.abs(alone - ours).max() < 1e-5
+    assert onnx.key == numpy.key  # the same vectors share the embedding cache
 
 
 def test_a_sentence_vector_does_not_depend_on_its_batch(monkeypatch):
     """Padding is masked: each sentence alone, in a batch, and threaded, gives the same unit vector."""
-    embedder, _ = _packaged()
+    from nlpfind.embed import Embedder
+
+    embedder = Embedder("minilm", backend="numpy")
     together = embedder.encode(TEXTS)
     alone = np.vstack([embedder.encode([t]) for t in TEXTS])
     assert together.shape == (len(TEXTS), 384) and together.dtype == np.float32

@@ -107,7 +107,8 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = {}
-    for pkg in ("nlpfind", "numpy", "scikit-learn", "spacy", "torch", "sentence-transformers", "model2vec", "bertopic"):
+    for pkg in ("nlpfind", "numpy", "scikit-learn", "spacy", "onnxruntime", "torch", "sentence-transformers", "model2vec",
+                "bertopic"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -116,10 +117,10 @@ def machine() -> dict:
             "platform": platform.platform(), "versions": versions}
 
 
-# (row name, model folder, embedding backend): the default model runs MiniLM in numpy; the
-# sentence-transformers row is the same model the way it ran before (torch), for comparison.
-CLASSIFY_RUNS = (("default", "default", "auto"), ("default via sentence-transformers", "default", "sentence-transformers"),
-                 ("fast", "fast", "auto"))
+# (row name, model folder, embedding backend): the default model runs MiniLM through onnxruntime; the
+# numpy and sentence-transformers rows are the same model and vectors the ways it ran before, for comparison.
+CLASSIFY_RUNS = (("default", "default", "auto"), ("default via numpy", "default", "numpy"),
+                 ("default via sentence-transformers", "default", "sentence-transformers"), ("fast", "fast", "auto"))
 
 
 def bench_classify(repeats: int) -> dict:
@@ -330,10 +331,12 @@ def write_markdown(info, cls, comp, cold_exp, warm_exp, bt, sizes, command) -> N
                      f"({bt['fit_s'] / comp[largest]['cold_s']:.1f}x faster than BERTopic's fit alone).")
     d, f = cls["default"], cls["fast"]
     lines += ["", "### Targets (issue 5)", "",
-              f"- warm classify >= 5,000 sentences/s with the default model: default (MiniLM in numpy) "
-              f"{d['warm_sentences_per_s']:.0f}/s, fast (static) {f['warm_sentences_per_s']:.0f}/s.",
+              f"- warm classify >= 5,000 sentences/s with the default model: default (MiniLM through onnxruntime) "
+              f"{d['warm_sentences_per_s']:.0f}/s (in numpy {cls['default via numpy']['warm_sentences_per_s']:.0f}/s), "
+              f"fast (static) {f['warm_sentences_per_s']:.0f}/s.",
               f"- cold classify <= 2x the import baseline: default {d['cold_median_s'] / base:.2f}x "
-              f"({cls['default via sentence-transformers']['cold_median_s'] / base:.2f}x through sentence-transformers), "
+              f"({cls['default via numpy']['cold_median_s'] / base:.2f}x in numpy, "
+              f"{cls['default via sentence-transformers']['cold_median_s'] / base:.2f}x through sentence-transformers), "
               f"fast {f['cold_median_s'] / base:.2f}x.",
               "- compare of 1,000 reports <= 60 s cold and <= 10 s warm, peak RSS <= 2 GB, growth exponent <= 1.1: "
               + (f"cold {comp[1000]['cold_s']:.1f} s, warm {comp[1000]['warm_s']:.1f} s, peak RSS "
