@@ -524,7 +524,7 @@ def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "scikit-learn", "spacy", "sentence-transformers", "model2vec", "safetensors", "tokenizers",
+    for pkg in ("numpy", "scipy", "scikit-learn", "spacy", "sentence-transformers", "model2vec", "safetensors", "tokenizers",
                 "onnxruntime", "torch"):
         try:
             out[pkg] = md.version(pkg)
