@@ -133,17 +133,18 @@ class OnnxBertEncoder(NumpyBertEncoder):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = _threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # warnings about unused initialisers and the like are not the user's
         try:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = _threads()
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3  # warnings about unused initialisers and the like are not the user's
             model = build_graph(self).SerializeToString()
             self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnx and onnxruntime raise their own many types
-            raise ModelError(f"cannot build the onnxruntime encoder ({type(exc).__name__}: {str(exc)[:200]}); "
+        except Exception as exc:  # onnx and onnxruntime (a broken install included) raise their own many types
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ModelError(f"cannot build the onnxruntime encoder ({type(exc).__name__}: {first}); "
                              "set NLPFIND_EMBED_BACKEND=numpy to encode without it") from None
         # onnxruntime holds its own copy of the layers' weights; the lookup tables stay here
         self.w = {k: v for k, v in self.w.items() if k in _LOOKUP}

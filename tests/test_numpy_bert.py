@@ -199,3 +199,18 @@ def test_broken_tuned_layers_never_fall_back_to_other_weights(tmp_path):
     for _ in range(2):
         with pytest.raises(ModelError, match=TUNED_WEIGHTS):
             embedder.encode(["One sentence."])
+
+
+def test_an_onnxruntime_that_fails_is_one_error_naming_the_way_round(monkeypatch):
+    import onnxruntime
+
+    from nlpfind.embed import Embedder
+    from nlpfind.errors import ModelError
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : something deep\nand a second line")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", broken)
+    with pytest.raises(ModelError, match=r"cannot build the onnxruntime encoder .*set NLPFIND_EMBED_BACKEND=numpy") as info:
+        Embedder("minilm", backend="onnx").encode(["Chronologies were weak."])
+    assert "RuntimeError" in str(info.value) and "\n" not in str(info.value)
