@@ -73,8 +73,8 @@ class Embedder:
     #: torch device for the sentence-transformers backend: "cpu" (default), "cuda", "cuda:N" or "mps";
     #: default from $NLPFIND_DEVICE. Any device but the CPU goes through sentence-transformers.
     device: str = field(default_factory=lambda: os.environ.get(DEVICE_ENV, "") or "cpu")
-    _numpy: object = None
-    _numpy_checked: bool = False  # whether the folder was checked for the numpy encoder (once)
+    _torchless: object = None
+    _torchless_checked: bool = False  # whether the folder was checked for the torch-free encoders (once)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -88,10 +88,10 @@ class Embedder:
                              f"{self.device!r}: unset one of ${DEVICE_ENV} and ${BACKEND_ENV}")
 
     @property
-    def numpy_encoder(self):
+    def torchless_encoder(self):
         """The encoder without torch (onnxruntime's or numpy's, see `backend`) when the backend allows it and
         the model fits it, else None."""
-        if not self._numpy_checked and self.backend != "sentence-transformers" and self.device == "cpu":
+        if not self._torchless_checked and self.backend != "sentence-transformers" and self.device == "cpu":
             from . import numpy_bert, onnx_bert
 
             path = resolve_model_path(self.name)
@@ -103,12 +103,12 @@ class Embedder:
                                      f"onnx), or unset ${BACKEND_ENV}")
                 encoder = onnx_bert.OnnxBertEncoder if use_onnx else numpy_bert.NumpyBertEncoder
                 # raises for broken weights and layers the model does not have
-                self._numpy = encoder(path, overlay=overlay, pool_layers=self.layers)
+                self._torchless = encoder(path, overlay=overlay, pool_layers=self.layers)
             elif self.backend in ("numpy", "onnx"):
                 raise ModelError(f"{path}: the {self.backend} embedding backend supports BERT models with mean pooling "
                                  f"only; unset ${BACKEND_ENV} to use sentence-transformers")
-            self._numpy_checked = True
-        return self._numpy
+            self._torchless_checked = True
+        return self._torchless
 
     @property
     def model(self):
@@ -163,8 +163,8 @@ class Embedder:
         return base + "-tuned-" + hashlib.sha1(weights).hexdigest()[:12]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self.numpy_encoder is not None:
-            return self.numpy_encoder.encode(list(texts))
+        if self.torchless_encoder is not None:
+            return self.torchless_encoder.encode(list(texts))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.layers:
@@ -207,7 +207,7 @@ class Embedder:
         embedder's vectors; None when `layers` leave the last layer out."""
         if not self.layers:
             return slice(None)
-        count = (self.numpy_encoder.layers if self.numpy_encoder is not None
+        count = (self.torchless_encoder.layers if self.torchless_encoder is not None
                  else int(self.model[0].auto_model.config.num_hidden_layers))
         if count not in self.layers:
             return None
@@ -217,8 +217,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        if self.numpy_encoder is not None:
-            return self.numpy_encoder.dimension
+        if self.torchless_encoder is not None:
+            return self.torchless_encoder.dimension
         if self.layers:
             return int(self.model[0].auto_model.config.hidden_size) * len(self.layers)
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension

@@ -22,7 +22,7 @@ def test_the_device_setting_is_checked(monkeypatch):
     monkeypatch.setenv(DEVICE_ENV, "cuda:1")
     assert Embedder("minilm").device == "cuda:1"
     # A GPU device never uses the numpy or onnxruntime encoder (CPU code), and asking for both is refused.
-    assert Embedder("minilm").numpy_encoder is None
+    assert Embedder("minilm").torchless_encoder is None
     for backend in ("numpy", "onnx"):
         with pytest.raises(ModelError, match=f"{backend} embedding backend runs on the CPU only"):
             Embedder("minilm", backend=backend)

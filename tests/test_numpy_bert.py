@@ -44,19 +44,19 @@ def test_default_minilm_runs_without_torch_unless_told_otherwise(monkeypatch):
     from nlpfind.numpy_bert import NumpyBertEncoder
 
     embedder, _ = _packaged()
-    assert isinstance(embedder.numpy_encoder, onnx_bert.OnnxBertEncoder) and embedder.dimension == 384
-    numpy_only = Embedder("minilm", backend="numpy").numpy_encoder
+    assert isinstance(embedder.torchless_encoder, onnx_bert.OnnxBertEncoder) and embedder.dimension == 384
+    numpy_only = Embedder("minilm", backend="numpy").torchless_encoder
     assert type(numpy_only) is NumpyBertEncoder
-    assert Embedder("minilm", backend="sentence-transformers").numpy_encoder is None
+    assert Embedder("minilm", backend="sentence-transformers").torchless_encoder is None
     monkeypatch.setenv(BACKEND_ENV, "sentence-transformers")
-    assert Embedder("minilm").numpy_encoder is None
+    assert Embedder("minilm").torchless_encoder is None
     with pytest.raises(ModelError, match="onnx, numpy, sentence-transformers"):
         Embedder("minilm", backend="tensorflow")
     monkeypatch.delenv(BACKEND_ENV)
     monkeypatch.setattr(onnx_bert, "available", lambda: False)
-    assert type(Embedder("minilm").numpy_encoder) is NumpyBertEncoder
+    assert type(Embedder("minilm").torchless_encoder) is NumpyBertEncoder
     with pytest.raises(ModelError, match="onnx embedding backend needs onnxruntime and onnx"):
-        Embedder("minilm", backend="onnx").numpy_encoder  # noqa: B018 (the property builds the encoder)
+        Embedder("minilm", backend="onnx").torchless_encoder  # noqa: B018 (the property builds the encoder)
 
 
 @pytest.mark.parametrize("tuned, layers", [(False, ()), (False, (3, 4, 6)), (True, (2, 6))])
