@@ -131,9 +131,7 @@ class NumpyBertEncoder:
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self.w
         batch, length = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
-             + w["embeddings.token_type_embeddings.weight"][0])
-        x = self._norm(x, "embeddings.LayerNorm").reshape(batch * length, -1)
+        x = self._norm(self._embed(ids), "embeddings.LayerNorm").reshape(batch * length, -1)
         head_dim = self.hidden // self.heads
         scale = np.float32(1.0 / np.sqrt(head_dim))
         bias = np.where(mask, np.float32(0.0), np.finfo(np.float32).min)[:, None, None, :].astype(np.float32)
@@ -166,6 +164,12 @@ class NumpyBertEncoder:
         if not self.pool_layers:
             return _mean_unit(x.reshape(batch, length, self.hidden), weights)
         return layer_vectors([pooled_layers[n] for n in self.pool_layers])
+
+    def _embed(self, ids: np.ndarray) -> np.ndarray:
+        """Word + position + token-type embeddings of a batch of token ids (batch x length x hidden)."""
+        w = self.w
+        return (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:ids.shape[1]]
+                + w["embeddings.token_type_embeddings.weight"][0])
 
     def _parallel_batches(self) -> int:
         """How many batches to encode side by side."""

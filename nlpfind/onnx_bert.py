@@ -33,11 +33,11 @@ class _Graph:
     """Collects nodes and initialisers with unique names."""
 
     def __init__(self) -> None:
-        from onnx import numpy_helper
+        from onnx import helper, numpy_helper
 
         self.nodes: list = []
         self.initializers: list = []
-        self._numpy_helper = numpy_helper
+        self._helper, self._numpy_helper = helper, numpy_helper
         self._count = 0
 
     def name(self, hint: str) -> str:
@@ -50,10 +50,8 @@ class _Graph:
         return name
 
     def op(self, kind: str, *inputs: str, **attrs) -> str:
-        from onnx import helper
-
         out = self.name(kind.lower())
-        self.nodes.append(helper.make_node(kind, list(inputs), [out], **attrs))
+        self.nodes.append(self._helper.make_node(kind, list(inputs), [out], **attrs))
         return out
 
 
@@ -150,10 +148,7 @@ class OnnxBertEncoder(NumpyBertEncoder):
         self.w = {k: v for k, v in self.w.items() if k in _LOOKUP}
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w = self.w
-        embeddings = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:ids.shape[1]]
-                      + w["embeddings.token_type_embeddings.weight"][0])
-        return self.session.run(["vectors"], {"embeddings": embeddings, "attention_mask": mask.astype(np.int64)})[0]
+        return self.session.run(["vectors"], {"embeddings": self._embed(ids), "attention_mask": mask.astype(np.int64)})[0]
 
     def _parallel_batches(self) -> int:
         return 1  # onnxruntime threads each batch itself
