@@ -6,7 +6,7 @@ the same: GroupKFold on the same corpus) and puts a 95% interval on each gap by 
 resamples of partnerships (of sentences, for a whole report) for both, so what the two share cancels out.
 
 Usage: python eval/fast_gap.py [--base configs/train.toml] [--other configs/train-fast.toml]
-Prints the table and writes it to eval/RESULTS.md (section "fast-gap").
+Prints the table and writes it to eval/RESULTS.md: section "fast-gap" for the fast config, "gap-STEM" for another.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def main() -> None:
     partnerships = np.array([s.partnership for s in corpus.sentences], dtype=object)
     subsets = [runs[0].primary] + [k for k in runs[0].subset_sizes if k.startswith("report ")]
     lines = [
-        "## The fast path against the MiniLM path: paired gaps (issue 5)", "",
+        ("## The fast path against the MiniLM path: paired gaps (issue 5)" if Path(args.other).stem == "train-fast"
+         else f"## `{args.other}` against `{args.base}`: paired gaps (issue 5)"), "",
         f"Command: `python eval/fast_gap.py --base {args.base} --other {args.other}`", "",
         f"`{args.other}` minus `{args.base}`, each cross-validated by `nlpfind evaluate` on the same grouped folds "
         f"(corpus `{runs[0].data_hash}`); in brackets the 95% interval of the gap by a paired bootstrap "
@@ -80,7 +81,8 @@ def main() -> None:
         + " / ".join(f"{TARGETS[k]:.2f}" for k in KEYS) + ")."]
     text = "\n".join(lines) + "\n"
     print(text)
-    update_results_file(ROOT / "eval" / "RESULTS.md", "fast-gap", text)
+    stem = Path(args.other).stem
+    update_results_file(ROOT / "eval" / "RESULTS.md", "fast-gap" if stem == "train-fast" else f"gap-{stem}", text)
 
 
 def _in_subset(sentence, subset: str, framework_of: dict[str, str], home: str) -> bool:

@@ -32,6 +32,7 @@ FORMAT_VERSION = 1
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 MODEL_FILES = ("meta.json", "featurizer.json", "weights.safetensors")
 POLARITY_DIR = "polarity"  # the subfolder holding a model's polarity model, if it has one
+FIRST_PASS_DIR = "first-pass"  # the subfolder holding a model's first pass, if it has one
 
 
 class LinearScores:
@@ -95,6 +96,9 @@ class FindingModel:
     polarity_model: FindingModel | None = None
     #: encoder layers whose mean token states make the sentence vector (Embedder.layers); () the model's own vector
     embedding_layers: tuple[int, ...] = ()
+    #: a cheaper model that classifies every sentence first; this model classifies again only those it is unsure
+    #: of (`first_pass_confidence` in meta): the fast model's speed where it is sure, MiniLM's accuracy where not
+    first_pass: FindingModel | None = None
     _embedder: object = None
 
     # -- prediction ---------------------------------------------------------------------------
@@ -106,8 +110,9 @@ class FindingModel:
         return self._embedder
 
     def parts(self) -> list[FindingModel]:
-        """This model and its polarity model, if any: each encodes sentences with its own encoder."""
-        return [self] if self.polarity_model is None else [self, self.polarity_model]
+        """This model, its polarity model and its first pass, where it has them: each encodes sentences with its
+        own encoder."""
+        return [m for m in (self, self.polarity_model, self.first_pass) if m is not None]
 
     @property
     def polarity_thresholds(self) -> dict[str, float] | None:
@@ -143,9 +148,34 @@ class FindingModel:
                          [i.section_polarity for i in inputs], float(self.meta.get("section_polarity_prior", 1.0)))
         return pp, [str(c) for c in self.polarity_head.classes_]
 
+    def predict_texts(self, inputs: Sequence[SentenceInput], encode: Callable[[list[str]], np.ndarray] | None = None,
+                      polarity_encode: Callable[[list[str]], np.ndarray] | None = None, *,
+                      top_theme: bool | None = None) -> list[dict]:
+        """`predict`, embedding the inputs as needed: with `encode` (default: this model's embedder) and
+        `polarity_encode` for the polarity model (default: its own). With a first pass, this model embeds and
+        classifies only the inputs the first pass is unsure of."""
+        if self.first_pass is None:
+            return self._predict_encoding(inputs, encode, polarity_encode, top_theme)
+        preds = self.first_pass.predict(inputs, top_theme=top_theme)
+        unsure = unsure_rows(preds, float(self.meta["first_pass_confidence"]))
+        if unsure:
+            again = self._predict_encoding([inputs[i] for i in unsure], encode, polarity_encode, top_theme)
+            for i, pred in zip(unsure, again):
+                preds[i] = pred
+        return preds
+
+    def _predict_encoding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme) -> list[dict]:
+        texts = [i.text for i in inputs]
+        emb = (encode or self.embedder().encode)(texts) if inputs and self.uses_embeddings() else None
+        polarity = self.polarity_model
+        p_emb = (polarity_encode(texts) if inputs and polarity is not None and polarity.uses_embeddings()
+                 and polarity_encode is not None else None)
+        return self.predict(inputs, emb, p_emb, top_theme=top_theme)
+
     def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None,
                 polarity_embeddings: np.ndarray | None = None, *, top_theme: bool | None = None) -> list[dict]:
-        """Statement, polarity and themes with their scores, per input (embedding them unless given).
+        """Statement, polarity and themes with their scores, per input (embedding them unless given), from this
+        model's heads alone: `predict_texts` applies the first pass.
 
         `top_theme`: whether a predicted finding with no theme over the threshold gets its most likely
         one (None: the model's `top_theme_for_findings` setting)."""
@@ -231,6 +261,11 @@ class FindingModel:
             (folder / POLARITY_DIR).mkdir()
             self.polarity_model._write_files(folder / POLARITY_DIR)
             meta["polarity_model"] = POLARITY_DIR
+        meta.pop("first_pass", None)
+        if self.first_pass is not None:
+            (folder / FIRST_PASS_DIR).mkdir()
+            self.first_pass._write_files(folder / FIRST_PASS_DIR)
+            meta["first_pass"] = FIRST_PASS_DIR
         _write_json(folder / "meta.json", meta)
 
     @classmethod
@@ -288,15 +323,22 @@ class FindingModel:
         if meta.get("nlpfind_version") != __version__:
             warnings.warn(f"{path}: model was made by nlpfind {meta.get('nlpfind_version')}, this is {__version__}",
                           stacklevel=2)
-        polarity_model = None
-        if meta.get("polarity_model"):
-            sub = path / str(meta["polarity_model"])
-            if meta["polarity_model"] != POLARITY_DIR or not sub.is_dir():
-                raise ModelError(f"{path}: meta.json names a polarity model {meta['polarity_model']!r} that is not "
-                                 f"its {POLARITY_DIR}/ folder; retrain")
-            polarity_model = cls.from_disk(sub)
-            digest.update(polarity_model.meta["fingerprint"].encode())
-            meta["fingerprint"] = digest.hexdigest()
+        parts = {}
+        for key, folder, what in (("polarity_model", POLARITY_DIR, "polarity model"),
+                                  ("first_pass", FIRST_PASS_DIR, "first pass")):
+            if meta.get(key):
+                sub = path / str(meta[key])
+                if meta[key] != folder or not sub.is_dir():
+                    raise ModelError(f"{path}: meta.json names a {what} {meta[key]!r} that is not its {folder}/ "
+                                     "folder; retrain")
+                parts[key] = cls.from_disk(sub)
+                digest.update(parts[key].meta["fingerprint"].encode())
+                meta["fingerprint"] = digest.hexdigest()
+        confidence = meta.get("first_pass_confidence")
+        if "first_pass" in parts and not (isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
+                                          and 0 < confidence < 1):
+            raise ModelError(f"{path / 'meta.json'}: first_pass_confidence expected a number between 0 and 1, got "
+                             f"{confidence!r}; retrain")
         thresholds = meta.get("polarity_thresholds")
         if thresholds is not None and not (
                 isinstance(thresholds, dict) and set(thresholds) == {"strength", "weakness"}
@@ -309,7 +351,14 @@ class FindingModel:
                              "retrain")
         return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
                    heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta,
-                   polarity_model, tuple(layers))
+                   parts.get("polarity_model"), tuple(layers), parts.get("first_pass"))
+
+
+def unsure_rows(preds: Sequence[dict], confidence: float) -> list[int]:
+    """Rows of a first pass's predictions to classify again: those whose most likely statement or polarity has a
+    probability under `confidence` (measured: deferring the least sure third kept MiniLM's accuracy, eval/RESULTS.md)."""
+    return [r for r, p in enumerate(preds)
+            if min(max(p["statement_scores"].values()), max(p["polarity_scores"].values())) < confidence]
 
 
 def decide_polarity(proba: np.ndarray, classes: Sequence[str], thresholds: dict[str, float] | None) -> list[str]:
@@ -502,15 +551,7 @@ class Classifier:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
         inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
-        emb = None
-        if self.model.uses_embeddings():
-            enc = self.embeddings or self.model.embedder().encode
-            emb = enc([i.text for i in inputs])
-        polarity = self.model.polarity_model
-        p_emb = None
-        if polarity is not None and polarity.uses_embeddings() and self.polarity_embeddings is not None:
-            p_emb = self.polarity_embeddings([i.text for i in inputs])
-        preds = self.model.predict(inputs, emb, p_emb, top_theme=top_theme)
+        preds = self.model.predict_texts(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme)
         if self.statement_from_section:
             for s, p in zip(sentences, preds):
                 p["statement"] = s.statement_section or "none"

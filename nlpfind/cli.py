@@ -176,6 +176,7 @@ def evaluate(
     if format is ReportFormat.json:
         typer.echo(json.dumps({s.name: {**s.metrics, **{f"{k}_interval": [round(lo, 4), round(hi, 4)]
                                                         for k, (lo, hi) in spans[s.name].items()}}
+                               | ({"deferred": round(s.deferred, 4)} if s.deferred is not None else {})
                                for s in result.systems}, indent=2))
         return
     keys = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
@@ -184,6 +185,8 @@ def evaluate(
         typer.echo(f"{s.name:<12}" + "".join(
             f"{s.metrics[k]:.3f} ({spans[s.name][k][0]:.3f}-{spans[s.name][k][1]:.3f})".rjust(22)
             if k in spans[s.name] else f"{s.metrics[k]:>22.3f}" for k in keys))
+    if (deferred := result.systems[-1].deferred) is not None:
+        typer.echo(f"nlpfind's first pass ({cfg.first_pass}) left {deferred:.1%} of the sentences to its second model")
     unit, n_units = result.interval_units.get(result.primary, ("", 0))
     typer.echo(f"on the {result.primary} sentences; in brackets the 95% bootstrap interval ({n_units} {unit} "
                f"resampled); written to {results}")

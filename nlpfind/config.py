@@ -369,9 +369,19 @@ class TrainConfig:
     #: strength and weakness decided by thresholds on P(strength) + P(mixed) and P(weakness) + P(mixed), chosen for
     #: F1 by an inner cross-validation at training time, rather than by the most likely of the four classes
     polarity_thresholds: bool = False
+    #: another train config (a path, relative to this config's folder) whose model classifies every sentence
+    #: first; this config's model classifies again only those the first is unsure of. "" means none
+    first_pass: str = ""
+    #: a first-pass finding is kept when its statement's and its polarity's probabilities both reach this
+    first_pass_confidence: float = 0.7
     seed: int = 0
     batch_size: int = 64
     extra: dict = field(default_factory=dict)
+
+    @property
+    def first_pass_config(self) -> TrainConfig | None:
+        """The first pass's settings (`first_pass`), or None."""
+        return load_train_config(CONFIG_DIR / self.first_pass) if self.first_pass else None
 
     @property
     def separate_polarity(self) -> bool:
@@ -424,4 +434,27 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     if values.get("class_weight", "balanced") not in ("balanced", "none"):
         raise ConfigError(f"{where} [train]: key 'class_weight' expected \"balanced\" or \"none\", "
                           f"got {values['class_weight']!r}")
+    if not 0 < values.get("first_pass_confidence", 0.5) < 1:
+        raise ConfigError(f"{where} [train]: key 'first_pass_confidence' must be between 0 and 1, "
+                          f"got {values['first_pass_confidence']}")
+    if values.get("first_pass"):
+        values["first_pass"] = str(_first_pass_path(path, values["first_pass"], values.get("framework", defaults.framework)))
     return TrainConfig(**values)
+
+
+def _first_pass_path(path: Path, name: str, framework: str) -> Path:
+    """The first pass's config file, checked: it loads, has the same framework and no first pass of its own."""
+    where = f"{path} [train] key 'first_pass'"
+    target = (path.parent / name).resolve()
+    if not target.is_file():
+        known = sorted(p.name for p in path.parent.glob("*.toml"))
+        raise ConfigError(f"{where}: no train config {name!r} in {path.parent}." + did_you_mean(name, known))
+    table = _read_toml(target).get("train")
+    if isinstance(table, dict) and table.get("first_pass"):  # checked before loading it: no chains, no cycles
+        raise ConfigError(f"{where}: {target} has a first pass of its own; a first pass must be a plain model")
+    first = load_train_config(target)
+    if first.framework != framework:
+        raise ConfigError(f"{where}: {target} is for framework {first.framework!r}, this config for {framework!r}; "
+                          "use one framework")
+    # a config in configs/ by its name, so models trained from it do not record this machine's paths
+    return Path(target.name) if target.parent == CONFIG_DIR.resolve() else target

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .classify import unsure_rows
 from .config import Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, load_corpus
 from .train import description_texts, embed_texts, fit_model, inputs_for
@@ -33,6 +34,8 @@ class SystemResult:
     versus: dict = field(default_factory=dict)
     #: per sentence (corpus order), the `metric_counts` of its held-out prediction: for paired comparisons of runs
     counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: with a first pass (`first_pass` in the config): the share of sentences it left to the model, else None
+    deferred: float | None = None
 
 
 @dataclass(frozen=True)
@@ -244,8 +247,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     need_minilm = any(s in ("minilm-lr",) for s in systems) or config.embedding_model == "minilm"
     emb_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    def embeddings(name: str, fold: int, layers: tuple[int, ...] = ()):
-        if fold_embeddings is not None:  # encoders fine-tuned per fold replace the named model
+    def embeddings(name: str, fold: int, layers: tuple[int, ...] = (), per_fold: bool = True):
+        if fold_embeddings is not None and per_fold:  # encoders fine-tuned per fold replace the named model
             return fold_embeddings(fold)
         if (name, layers) not in emb_cache:
             say(f"embedding with {name}" + (f" (layers {', '.join(map(str, layers))})" if layers else ""))
@@ -274,6 +277,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         pred_s = np.empty(len(sents), dtype=object)
         pred_p = np.empty(len(sents), dtype=object)
         pred_t: list = [()] * len(sents)
+        deferred = 0
         for fold, (train_idx, test_idx) in enumerate(splits):
             if name == "majority":
                 pred_s[test_idx] = Counter(statements[train_idx]).most_common(1)[0][0]
@@ -314,6 +318,18 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
             else:
                 p_test = None
             preds = model.predict(te, None if emb is None else emb[test_idx], p_test)
+            if name == "nlpfind" and cfg.first_pass:  # the first pass's findings, except where it is unsure
+                fcfg = cfg.first_pass_config
+                f_emb, f_desc = (embeddings(fcfg.embedding_model, fold, tuple(fcfg.embedding_layers), per_fold=False)
+                                 if fcfg.embedding_weight or fcfg.similarity_weight else (None, None))
+                first = fit_model(tr, None if f_emb is None else f_emb[train_idx], statements[train_idx],
+                                  pols[train_idx], [themes[i] for i in train_idx], framework, fcfg,
+                                  f_desc if fcfg.similarity_weight else None, list(home[train_idx]),
+                                  list(groups[train_idx]))
+                kept = first.predict(te, None if f_emb is None else f_emb[test_idx])
+                unsure = set(unsure_rows(kept, cfg.first_pass_confidence))
+                deferred += len(unsure)
+                preds = [p if k in unsure else kept[k] for k, p in enumerate(preds)]
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
         per_subset, intervals = {}, {}
@@ -328,7 +344,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                 boot[name] = values
         metrics, per_label, confusion = per_subset[primary]
         results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion,
-                                    {k: v[0] for k, v in per_subset.items()}, intervals, counts=counts))
+                                    {k: v[0] for k, v in per_subset.items()}, intervals, counts=counts,
+                                    deferred=deferred / len(sents) if name == "nlpfind" and config.first_pass else None))
     if len(results) > 1:  # the last system (nlpfind) against each baseline, on the same resamples
         last = results[-1]
         versus = {other.name: {k: (last.metrics[k] - other.metrics[k], *interval(boot[last.name][k] - boot[other.name][k]))
@@ -353,6 +370,12 @@ def results_markdown(result: EvaluationResult, command: str, config: TrainConfig
     lines[-2:-2] = [f"Headline metrics are on the `{result.primary}` sentences ({(result.subset_sizes or {}).get(result.primary)}"
                     f" sentences), the domain the targets are set for; every sentence was predicted by a model that "
                     "never saw its partnership.", ""]
+    deferred = result.systems[-1].deferred
+    if deferred is not None:
+        lines[-2:-2] = [f"nlpfind has a first pass (`{config.first_pass}`, on `{config.first_pass_config.embedding_model}`): "
+                        f"its findings stand except where its statement or polarity probability is under "
+                        f"{config.first_pass_confidence}; it left {deferred:.1%} of the sentences to the "
+                        f"`{config.embedding_model}` model.", ""]
     for s in result.systems:
         lines.append(f"| {s.name} | " + " | ".join(f"{s.metrics[k]:.3f}" for k in keys) + " |")
     lines.append("| target | " + " | ".join(f"{TARGETS[k]:.2f}" for k in keys) + " |")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,15 +129,25 @@ class NumpyBertEncoder:
         return np.where(x >= 0, x - tail, tail)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        weights = mask[:, :, None].astype(np.float32)
+        pooled_layers: dict[int, np.ndarray] = {}  # layer number -> unit mean
+        for n, states in self.layer_states(ids, mask, max(self.pool_layers, default=self.layers)):
+            if n in self.pool_layers:
+                pooled_layers[n] = _mean_unit(states, weights)
+        if not self.pool_layers:
+            return _mean_unit(states, weights)
+        return layer_vectors([pooled_layers[n] for n in self.pool_layers])
+
+    def layer_states(self, ids: np.ndarray, mask: np.ndarray, last: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(layer number from 1, token states: batch x length x hidden) of each encoder layer up to `last`; later
+        layers are not computed."""
         w = self.w
         batch, length = ids.shape
         x = self._norm(self._embed(ids), "embeddings.LayerNorm").reshape(batch * length, -1)
         head_dim = self.hidden // self.heads
         scale = np.float32(1.0 / np.sqrt(head_dim))
         bias = np.where(mask, np.float32(0.0), np.finfo(np.float32).min)[:, None, None, :].astype(np.float32)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled_layers: dict[int, np.ndarray] = {}  # layer number -> unit mean
-        for i in range(self.layers):
+        for i in range(last):
             p = f"encoder.layer.{i}."
 
             def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
@@ -157,13 +167,7 @@ class NumpyBertEncoder:
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, self.hidden)
             x = self._norm(dense(context, "attention.output.dense") + x, p + "attention.output.LayerNorm")
             x = self._norm(dense(self._gelu(dense(x, "intermediate.dense")), "output.dense") + x, p + "output.LayerNorm")
-            if i + 1 in self.pool_layers:
-                pooled_layers[i + 1] = _mean_unit(x.reshape(batch, length, self.hidden), weights)
-            if i + 1 >= max(self.pool_layers, default=self.layers):
-                break  # later layers feed nothing that is pooled
-        if not self.pool_layers:
-            return _mean_unit(x.reshape(batch, length, self.hidden), weights)
-        return layer_vectors([pooled_layers[n] for n in self.pool_layers])
+            yield i + 1, x.reshape(batch, length, self.hidden)
 
     def _embed(self, ids: np.ndarray) -> np.ndarray:
         """Word + position + token-type embeddings of a batch of token ids (batch x length x hidden)."""

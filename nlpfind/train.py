@@ -213,6 +213,10 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
     if config.separate_polarity:
         say(f"training the polarity model on {config.polarity_embedding_model}")
         model.polarity_model = train_on(corpus, framework, polarity_config(config), say)
+    if config.first_pass:
+        say(f"training the first pass ({config.first_pass})")
+        model.first_pass = train_on(corpus, framework, config.first_pass_config, say)
+        model.meta["first_pass_confidence"] = config.first_pass_confidence
     return model
 
 
@@ -247,6 +251,10 @@ def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None
            if config.embedding_layers else ""),
         *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
            "themes by this one"] if config.polarity_embedding_model else []),
+        *([f"- first pass: the model in `first-pass/` (`{config.first_pass}`, on "
+           f"`{config.first_pass_config.embedding_model}`) classifies every sentence; this model classifies again "
+           f"those whose statement or polarity probability is under {config.first_pass_confidence}"]
+          if config.first_pass else []),
         *([f"- polarity: mixed where most likely; else strength where P(strength) + P(mixed) reaches {t['strength']}, "
            f"weakness where P(weakness) + P(mixed) reaches {t['weakness']} (the more likely where both do), else "
            "neutral (thresholds chosen for F1 by grouped inner cross-validation)"]

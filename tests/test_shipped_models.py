@@ -15,7 +15,8 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLE, REPO, SHARED, needs_shared
 
-SHIPPED = [("train.toml", "default"), ("train-fast.toml", "fast"), ("train-tuned.toml", "tuned")]
+SHIPPED = [("train.toml", "default"), ("train-fast.toml", "fast"), ("train-tuned.toml", "tuned"),
+           ("train-balanced.toml", "balanced")]
 
 
 def unlabelled_ofsted_reports(n: int = 3) -> list:
