@@ -369,8 +369,9 @@ class TrainConfig:
     #: strength and weakness decided by thresholds on P(strength) + P(mixed) and P(weakness) + P(mixed), chosen for
     #: F1 by an inner cross-validation at training time, rather than by the most likely of the four classes
     polarity_thresholds: bool = False
-    #: another train config (a path, relative to this config's folder) whose model classifies every sentence
-    #: first; this config's model classifies again only those the first is unsure of. "" means none
+    #: another train config whose model classifies every sentence first; this config's model classifies again only
+    #: those the first is unsure of. In the file, a path relative to the file's folder; loaded, a name in configs/
+    #: or an absolute path. "" means none
     first_pass: str = ""
     #: a first-pass finding is kept when its statement's and its polarity's probabilities both reach this
     first_pass_confidence: float = 0.7

@@ -36,6 +36,8 @@ class SystemResult:
     counts: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: with a first pass (`first_pass` in the config): the share of sentences it left to the model, else None
     deferred: float | None = None
+    #: with `keep_predictions`: each sentence's held-out prediction (FindingModel.predict's dict), corpus order
+    predictions: tuple | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -186,12 +188,14 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
              systems: Sequence[str] = tuple(SYSTEMS), progress: Callable[[str], None] | None = None,
              config: TrainConfig | None = None, corpus: Corpus | None = None,
              fold_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
-             fold_polarity_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None) -> EvaluationResult:
+             fold_polarity_embeddings: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
+             keep_predictions: bool = False) -> EvaluationResult:
     """Cross-validate each system with folds grouped by partnership.
 
     `fold_embeddings(k)` (optional) gives the (sentence, description) embeddings to use in fold k
     instead of the configured model's, for encoders fine-tuned per fold on the training folds only
     (eval/finetune); it applies to the systems that use embeddings (minilm-lr, nlpfind).
+    `keep_predictions` keeps each system's held-out predictions with their scores (SystemResult.predictions).
     `fold_polarity_embeddings(k)` does the same for the polarity model of a config with a
     `polarity_embedding_model` (nlpfind's polarity decided on a fine-tuned encoder's embeddings).
 
@@ -278,6 +282,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         pred_p = np.empty(len(sents), dtype=object)
         pred_t: list = [()] * len(sents)
         deferred = 0
+        kept_preds: list = [None] * len(sents)
         for fold, (train_idx, test_idx) in enumerate(splits):
             if name == "majority":
                 pred_s[test_idx] = Counter(statements[train_idx]).most_common(1)[0][0]
@@ -332,6 +337,7 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                 preds = [p if k in unsure else kept[k] for k, p in enumerate(preds)]
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
+                kept_preds[i] = preds[k]
         per_subset, intervals = {}, {}
         counts = metric_counts(statements, pred_s, pols, pred_p, themes, pred_t, framework)
         for sub, mask in subsets.items():
@@ -345,7 +351,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         metrics, per_label, confusion = per_subset[primary]
         results.append(SystemResult(name, SYSTEMS.get(name, name), metrics, per_label, confusion,
                                     {k: v[0] for k, v in per_subset.items()}, intervals, counts=counts,
-                                    deferred=deferred / len(sents) if name == "nlpfind" and config.first_pass else None))
+                                    deferred=deferred / len(sents) if name == "nlpfind" and config.first_pass else None,
+                                    predictions=tuple(kept_preds) if keep_predictions and name != "majority" else None))
     if len(results) > 1:  # the last system (nlpfind) against each baseline, on the same resamples
         last = results[-1]
         versus = {other.name: {k: (last.metrics[k] - other.metrics[k], *interval(boot[last.name][k] - boot[other.name][k]))

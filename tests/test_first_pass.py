@@ -168,3 +168,30 @@ def test_unsure_rows_reads_both_heads():
     assert unsure_rows(preds, 0.7) == [1, 2]
     assert unsure_rows(preds, 0.5) == []
     assert unsure_rows(preds, 0.96) == [0, 1, 2]
+
+
+def test_cross_validation_merges_the_two_models_as_classify_does(tmp_path):
+    """evaluate's first-pass run equals the first pass's held-out predictions where it is sure and the second
+    model's elsewhere, on the same folds (checked against two plain runs kept with keep_predictions)."""
+    from nlpfind.config import load_framework, load_train_config
+    from nlpfind.corpus import load_corpus
+    from nlpfind.evaluate import evaluate
+
+    data = write_corpus(tmp_path / "c", keys=("glenbrae", "ardmuir", "kinloch"))
+    config = load_train_config(write_configs(tmp_path, confidence=0.6))
+    corpus = load_corpus(data["corpus"], load_framework(config.framework), [data["reports"]])
+
+    def run(cfg):
+        return evaluate(config=cfg, corpus=corpus, folds=3, systems=("nlpfind",), keep_predictions=True).system("nlpfind")
+
+    from dataclasses import replace
+
+    from nlpfind.classify import unsure_rows
+
+    both, first, second = run(config), run(config.first_pass_config), run(replace(config, first_pass=""))
+    unsure = set(unsure_rows(first.predictions, 0.6))
+    assert both.deferred == len(unsure) / len(corpus.sentences) and 0 < both.deferred < 1
+    assert len(both.predictions) == len(corpus.sentences)
+    for i, pred in enumerate(both.predictions):
+        assert pred == (second.predictions[i] if i in unsure else first.predictions[i])
+    assert first.deferred is None and second.deferred is None
