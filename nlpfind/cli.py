@@ -170,7 +170,7 @@ def evaluate(
     except NlpfindError as exc:
         fail(str(exc))
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])
-    section = "sentence-models" if config is None else f"sentence-models-{Path(config).stem}"
+    section = results_section(model, config)
     update_results_file(results, section, results_markdown(result, command.strip(), cfg))
     spans = {s.name: s.intervals.get(result.primary, {}) for s in result.systems}
     if format is ReportFormat.json:
@@ -190,6 +190,18 @@ def evaluate(
     unit, n_units = result.interval_units.get(result.primary, ("", 0))
     typer.echo(f"on the {result.primary} sentences; in brackets the 95% bootstrap interval ({n_units} {unit} "
                f"resampled); written to {results}")
+
+
+def results_section(model: Path | None, config: Path | None) -> str:
+    """The RESULTS.md section an evaluation writes: the default's, or one named after the config or model evaluated
+    (so evaluating another model does not replace the default's results)."""
+    from .classify import DEFAULT_MODEL_DIR
+
+    if config is not None:
+        return f"sentence-models-{Path(config).stem}"
+    if model is not None and Path(model).resolve() != DEFAULT_MODEL_DIR:
+        return f"sentence-models-{Path(model).resolve().name}"
+    return "sentence-models"
 
 
 def _config_for(model: Path | None, config: Path | None):

@@ -150,6 +150,9 @@ def test_train_classify_and_evaluate_with_a_first_pass(tmp_path, isolated_env):
     result = invoke(["classify", data["files"]["glenbrae"], "--model", out, "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["sentences"]
+    result = invoke(["compare", *data["files"].values(), "--model", out, "--format", "json", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["themes"]
     results = tmp_path / "RESULTS.md"
     result = invoke(["evaluate", "--config", config, "--corpus", data["corpus"], "--reports", data["reports"],
                      "--results", results, "--format", "json"])
@@ -195,3 +198,13 @@ def test_cross_validation_merges_the_two_models_as_classify_does(tmp_path):
     for i, pred in enumerate(both.predictions):
         assert pred == (second.predictions[i] if i in unsure else first.predictions[i])
     assert first.deferred is None and second.deferred is None
+
+
+def test_evaluating_another_model_keeps_the_default_s_results_section():
+    from pathlib import Path
+
+    from nlpfind.cli import results_section
+
+    assert results_section(None, None) == results_section(REPO / "models" / "default", None) == "sentence-models"
+    assert results_section(REPO / "models" / "balanced", None) == "sentence-models-balanced"
+    assert results_section(None, Path("configs/train-fast.toml")) == "sentence-models-train-fast"

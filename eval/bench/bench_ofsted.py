@@ -101,7 +101,7 @@ def main() -> None:
              f"Reading (pypdfium2, text + structure): {read['files']} PDFs, {read['chars']:,} characters in "
              f"{read['seconds']:.1f} s in-process ({read['files'] / read['seconds']:.1f} PDFs/s); whole process "
              f"{wall:.1f} s, peak RSS {rss} MB.", "",
-             "| model | classify all, whole process (s) | sentences | first pass (s) | second pass, warm (s) | "
+             "| model | classify all, whole process (s) | sentences | first run in-process (s) | second run, warm (s) | "
              "warm sentences/s incl. PDF reading | peak RSS (MB) | compare cold (s) | compare warm (s) | "
              "compare peak RSS (MB) | findings | themes |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
