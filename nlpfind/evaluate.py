@@ -195,9 +195,11 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     `fold_embeddings(k)` (optional) gives the (sentence, description) embeddings to use in fold k
     instead of the configured model's, for encoders fine-tuned per fold on the training folds only
     (eval/finetune); it applies to the systems that use embeddings (minilm-lr, nlpfind).
-    `keep_predictions` keeps each system's held-out predictions with their scores (SystemResult.predictions).
     `fold_polarity_embeddings(k)` does the same for the polarity model of a config with a
     `polarity_embedding_model` (nlpfind's polarity decided on a fine-tuned encoder's embeddings).
+    `keep_predictions` keeps each system's held-out predictions with their scores (SystemResult.predictions).
+    A config with a `first_pass` is cross-validated as it classifies: both models fitted on each fold, the first
+    pass's predictions kept where it is sure (SystemResult.deferred: the share it was not).
 
     Metrics are reported for every sentence and for each framework's reports separately (the
     manifest's `framework` column; empty means the corpus framework); `metrics` holds the
