@@ -148,23 +148,23 @@ class FindingModel:
                          [i.section_polarity for i in inputs], float(self.meta.get("section_polarity_prior", 1.0)))
         return pp, [str(c) for c in self.polarity_head.classes_]
 
-    def predict_texts(self, inputs: Sequence[SentenceInput], encode: Callable[[list[str]], np.ndarray] | None = None,
-                      polarity_encode: Callable[[list[str]], np.ndarray] | None = None, *,
-                      top_theme: bool | None = None) -> list[dict]:
-        """`predict`, embedding the inputs as needed: with `encode` (default: this model's embedder) and
-        `polarity_encode` for the polarity model (default: its own). With a first pass, this model embeds and
-        classifies only the inputs the first pass is unsure of."""
+    def classify(self, inputs: Sequence[SentenceInput], encode: Callable[[list[str]], np.ndarray] | None = None,
+                 polarity_encode: Callable[[list[str]], np.ndarray] | None = None, *,
+                 top_theme: bool | None = None) -> list[dict]:
+        """The model's decisions, as `predict` gives them, embedding the inputs as needed: with `encode` (default:
+        this model's embedder) and `polarity_encode` for the polarity model (default: its own). With a first pass,
+        this model embeds and classifies only the inputs the first pass is unsure of."""
         if self.first_pass is None:
-            return self._predict_encoding(inputs, encode, polarity_encode, top_theme)
+            return self._predict_embedding(inputs, encode, polarity_encode, top_theme)
         preds = self.first_pass.predict(inputs, top_theme=top_theme)
         unsure = unsure_rows(preds, float(self.meta["first_pass_confidence"]))
         if unsure:
-            again = self._predict_encoding([inputs[i] for i in unsure], encode, polarity_encode, top_theme)
+            again = self._predict_embedding([inputs[i] for i in unsure], encode, polarity_encode, top_theme)
             for i, pred in zip(unsure, again):
                 preds[i] = pred
         return preds
 
-    def _predict_encoding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme) -> list[dict]:
+    def _predict_embedding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme) -> list[dict]:
         texts = [i.text for i in inputs]
         emb = (encode or self.embedder().encode)(texts) if inputs and self.uses_embeddings() else None
         polarity = self.polarity_model
@@ -175,7 +175,7 @@ class FindingModel:
     def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None,
                 polarity_embeddings: np.ndarray | None = None, *, top_theme: bool | None = None) -> list[dict]:
         """Statement, polarity and themes with their scores, per input (embedding them unless given), from this
-        model's heads alone: `predict_texts` applies the first pass.
+        model's heads alone: `classify` applies the first pass.
 
         `top_theme`: whether a predicted finding with no theme over the threshold gets its most likely
         one (None: the model's `top_theme_for_findings` setting)."""
@@ -551,7 +551,7 @@ class Classifier:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
         inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
-        preds = self.model.predict_texts(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme)
+        preds = self.model.classify(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme)
         if self.statement_from_section:
             for s, p in zip(sentences, preds):
                 p["statement"] = s.statement_section or "none"

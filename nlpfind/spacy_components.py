@@ -58,7 +58,7 @@ class FindingsComponent:
         quants = doc.spans[SPAN_KEY] if SPAN_KEY in doc.spans else []
         inputs = [SentenceInput(s.text, "", None, True,
                                 tuple(q.label_ for q in quants if s.start <= q.start < s.end)) for s in sents]
-        for sent, pred in zip(sents, self.classifier.model.predict_texts(inputs)):
+        for sent, pred in zip(sents, self.classifier.model.classify(inputs)):
             sent._.nlpfind_statement = pred["statement"]
             sent._.nlpfind_polarity = pred["polarity"]
             sent._.nlpfind_themes = pred["themes"]

@@ -54,7 +54,7 @@ def test_only_the_unsure_sentences_are_embedded_and_classified_again(parts):
     unsure = unsure_rows(kept, 0.7)
     assert 0 < len(unsure) < len(inputs)  # the test needs both kinds
     encode = CountingEncoder()
-    preds = cascade(parts, 0.7).predict_texts(inputs, encode)
+    preds = cascade(parts, 0.7).classify(inputs, encode)
     assert encode.texts == [inputs[i].text for i in unsure]
     again = second.predict([inputs[i] for i in unsure], encode.embedder.encode([inputs[i].text for i in unsure]))
     by_row = dict(zip(unsure, again))
@@ -67,9 +67,9 @@ def test_only_the_unsure_sentences_are_embedded_and_classified_again(parts):
 def test_confidence_bounds_give_either_model(parts):
     first, second, inputs = parts
     encode = CountingEncoder()
-    assert cascade(parts, 0.01).predict_texts(inputs, encode) == first.predict(inputs)
+    assert cascade(parts, 0.01).classify(inputs, encode) == first.predict(inputs)
     assert encode.texts == []
-    assert cascade(parts, 0.9999).predict_texts(inputs, encode) == second.predict(inputs, encode.embedder.encode(
+    assert cascade(parts, 0.9999).classify(inputs, encode) == second.predict(inputs, encode.embedder.encode(
         [i.text for i in inputs]))
 
 
@@ -82,7 +82,7 @@ def test_first_pass_round_trip(parts, tmp_path):
     loaded = FindingModel.from_disk(tmp_path / "m")
     assert loaded.first_pass is not None and loaded.meta["first_pass_confidence"] == 0.7
     inputs = parts[2]
-    assert loaded.predict_texts(inputs) == model.predict_texts(inputs)
+    assert loaded.classify(inputs) == model.classify(inputs)
     parts[1].to_disk(tmp_path / "plain")
     assert FindingModel.from_disk(tmp_path / "plain").meta["fingerprint"] != loaded.meta["fingerprint"]
     assert [m.embedding_model for m in loaded.parts()] == ["static", "static"]
