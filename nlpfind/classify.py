@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -153,15 +154,18 @@ class FindingModel:
                  top_theme: bool | None = None) -> list[dict]:
         """The model's decisions, as `predict` gives them, embedding the inputs as needed: with `encode` (default:
         this model's embedder) and `polarity_encode` for the polarity model (default: its own). With a first pass,
-        this model embeds and classifies only the inputs the first pass is unsure of."""
+        this model embeds and classifies only the inputs the first pass is unsure of; each decision then says
+        which model made it (`decided_by`: "first pass" or "model")."""
         if self.first_pass is None:
             return self._predict_embedding(inputs, encode, polarity_encode, top_theme)
         preds = self.first_pass.predict(inputs, top_theme=top_theme)
+        for pred in preds:
+            pred["decided_by"] = "first pass"
         unsure = unsure_rows(preds, float(self.meta["first_pass_confidence"]))
         if unsure:
             again = self._predict_embedding([inputs[i] for i in unsure], encode, polarity_encode, top_theme)
             for i, pred in zip(unsure, again):
-                preds[i] = pred
+                preds[i] = {**pred, "decided_by": "model"}
         return preds
 
     def _predict_embedding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme) -> list[dict]:
@@ -531,9 +535,10 @@ class Classifier:
 
     def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
                       batch_size: int = 2048, progress: Callable[[int], None] | None = None,
-                      top_theme: bool | None = None) -> Iterable[Finding]:
+                      top_theme: bool | None = None, decided_by: Counter | None = None) -> Iterable[Finding]:
         """Yield a Finding for every sentence of `text`, in batches (bounded memory); `top_theme` as in
-        FindingModel.predict."""
+        FindingModel.predict. A model with a first pass counts into `decided_by` how many sentences each of its
+        two models decided."""
         sentences = iter_sentences(text, self.framework, lines=lines)
         while True:
             # Segmenting makes many small objects too, so it runs with fewer collections as well;
@@ -542,16 +547,19 @@ class Classifier:
                 batch = list(islice(sentences, batch_size))
                 if not batch:
                     return
-                findings = self._classify_batch(batch, report, top_theme)
+                findings = self._classify_batch(batch, report, top_theme, decided_by)
             yield from findings
             if progress:
                 progress(len(batch))
 
-    def _classify_batch(self, sentences: list[Sentence], report: str, top_theme: bool | None = None) -> list[Finding]:
+    def _classify_batch(self, sentences: list[Sentence], report: str, top_theme: bool | None = None,
+                        decided_by: Counter | None = None) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
         inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
         preds = self.model.classify(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme)
+        if decided_by is not None:
+            decided_by.update(p["decided_by"] for p in preds if "decided_by" in p)
         if self.statement_from_section:
             for s, p in zip(sentences, preds):
                 p["statement"] = s.statement_section or "none"
@@ -616,7 +624,8 @@ def classify_file(path: str | Path, classifier: Classifier | None = None, *, lin
     doc = read_document(path)
     classifier = classifier or Classifier()
     rid = report_id or doc.report_id
-    findings = tuple(classifier.classify_text(doc.text, rid, lines=lines, progress=progress))
+    decided_by: Counter = Counter()
+    findings = tuple(classifier.classify_text(doc.text, rid, lines=lines, progress=progress, decided_by=decided_by))
     from .structure import extract_grades
 
     meta = {"format": doc.format, "encoding": doc.encoding, "characters": len(doc.text),
@@ -624,4 +633,6 @@ def classify_file(path: str | Path, classifier: Classifier | None = None, *, lin
     grades = extract_grades(doc.text, classifier.framework) if not lines else {}
     if grades:
         meta["grades"] = grades
+    if decided_by:  # a model with a first pass: how many sentences each of its models decided
+        meta["decided_by"] = {"first pass": decided_by["first pass"], "model": decided_by["model"]}
     return ClassifiedReport(rid, doc.path, classifier.framework.id, findings, meta)

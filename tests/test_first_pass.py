@@ -57,9 +57,9 @@ def test_only_the_unsure_sentences_are_embedded_and_classified_again(parts):
     preds = cascade(parts, 0.7).classify(inputs, encode)
     assert encode.texts == [inputs[i].text for i in unsure]
     again = second.predict([inputs[i] for i in unsure], encode.embedder.encode([inputs[i].text for i in unsure]))
-    by_row = dict(zip(unsure, again))
+    by_row = {r: {**p, "decided_by": "model"} for r, p in zip(unsure, again)}
     for r, pred in enumerate(preds):
-        assert pred == by_row.get(r, kept[r])
+        assert pred == by_row.get(r, {**kept[r], "decided_by": "first pass"})
     for r in set(range(len(inputs))) - set(unsure):  # kept: both probabilities reach the confidence
         assert min(max(kept[r]["statement_scores"].values()), max(kept[r]["polarity_scores"].values())) >= 0.7
 
@@ -67,10 +67,14 @@ def test_only_the_unsure_sentences_are_embedded_and_classified_again(parts):
 def test_confidence_bounds_give_either_model(parts):
     first, second, inputs = parts
     encode = CountingEncoder()
-    assert cascade(parts, 0.01).classify(inputs, encode) == first.predict(inputs)
+    def without_origin(preds):
+        assert {p.pop("decided_by") for p in preds} in ({"first pass"}, {"model"})
+        return preds
+
+    assert without_origin(cascade(parts, 0.01).classify(inputs, encode)) == first.predict(inputs)
     assert encode.texts == []
-    assert cascade(parts, 0.9999).classify(inputs, encode) == second.predict(inputs, encode.embedder.encode(
-        [i.text for i in inputs]))
+    assert without_origin(cascade(parts, 0.9999).classify(inputs, encode)) == second.predict(
+        inputs, encode.embedder.encode([i.text for i in inputs]))
 
 
 def test_first_pass_round_trip(parts, tmp_path):
@@ -149,7 +153,9 @@ def test_train_classify_and_evaluate_with_a_first_pass(tmp_path, isolated_env):
     assert "first pass" in (out / "README.md").read_text()
     result = invoke(["classify", data["files"]["glenbrae"], "--model", out, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["sentences"]
+    report = json.loads(result.stdout)
+    decided = report["metadata"]["decided_by"]
+    assert set(decided) == {"first pass", "model"} and sum(decided.values()) == len(report["sentences"])
     result = invoke(["compare", *data["files"].values(), "--model", out, "--format", "json", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["themes"]
@@ -208,3 +214,16 @@ def test_evaluating_another_model_keeps_the_default_s_results_section():
     assert results_section(None, None) == results_section(REPO / "models" / "default", None) == "sentence-models"
     assert results_section(REPO / "models" / "balanced", None) == "sentence-models-balanced"
     assert results_section(None, Path("configs/train-fast.toml")) == "sentence-models-train-fast"
+
+
+def test_report_metadata_counts_the_decisions_of_each_model(parts):
+    from conftest import EXAMPLE
+
+    from nlpfind.classify import Classifier, classify_file
+
+    plain = classify_file(EXAMPLE, Classifier(parts[1]))
+    assert "decided_by" not in plain.metadata
+    both = classify_file(EXAMPLE, Classifier(cascade(parts, 0.7)))
+    decided = both.metadata["decided_by"]
+    assert decided["first pass"] > 0 and decided["model"] > 0
+    assert decided["first pass"] + decided["model"] == len(both.findings)
