@@ -151,14 +151,15 @@ class FindingModel:
 
     def classify(self, inputs: Sequence[SentenceInput], encode: Callable[[list[str]], np.ndarray] | None = None,
                  polarity_encode: Callable[[list[str]], np.ndarray] | None = None, *,
-                 top_theme: bool | None = None) -> list[dict]:
+                 top_theme: bool | None = None, first_embeddings: np.ndarray | None = None) -> list[dict]:
         """The model's decisions, as `predict` gives them, embedding the inputs as needed: with `encode` (default:
         this model's embedder) and `polarity_encode` for the polarity model (default: its own). With a first pass,
-        this model embeds and classifies only the inputs the first pass is unsure of; each decision then says
-        which model made it (`decided_by`: "first pass" or "model")."""
+        this model embeds and classifies only the inputs the first pass is unsure of (the first pass reads
+        `first_embeddings` when given, else embeds with its own encoder); each decision then says which model made
+        it (`decided_by`: "first pass" or "model")."""
         if self.first_pass is None:
             return self._predict_embedding(inputs, encode, polarity_encode, top_theme)
-        preds = self.first_pass.predict(inputs, top_theme=top_theme)
+        preds = self.first_pass.predict(inputs, first_embeddings, top_theme=top_theme)
         for pred in preds:
             pred["decided_by"] = "first pass"
         unsure = unsure_rows(preds, float(self.meta["first_pass_confidence"]))

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .classify import unsure_rows
 from .config import Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, load_corpus
 from .train import description_texts, embed_texts, fit_model, inputs_for
@@ -324,19 +323,21 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                 p_test = p_emb[test_idx]
             else:
                 p_test = None
-            preds = model.predict(te, None if emb is None else emb[test_idx], p_test)
-            if name == "nlpfind" and cfg.first_pass:  # the first pass's findings, except where it is unsure
+            if name == "nlpfind" and cfg.first_pass:  # as classify does: the first pass, then this model where unsure
                 fcfg = cfg.first_pass_config
                 f_emb, f_desc = (embeddings(fcfg.embedding_model, fold, tuple(fcfg.embedding_layers), per_fold=False)
                                  if fcfg.embedding_weight or fcfg.similarity_weight else (None, None))
-                first = fit_model(tr, None if f_emb is None else f_emb[train_idx], statements[train_idx],
-                                  pols[train_idx], [themes[i] for i in train_idx], framework, fcfg,
-                                  f_desc if fcfg.similarity_weight else None, list(home[train_idx]),
-                                  list(groups[train_idx]))
-                kept = first.predict(te, None if f_emb is None else f_emb[test_idx])
-                unsure = set(unsure_rows(kept, cfg.first_pass_confidence))
-                deferred += len(unsure)
-                preds = [p if k in unsure else kept[k] for k, p in enumerate(preds)]
+                model.first_pass = fit_model(tr, None if f_emb is None else f_emb[train_idx], statements[train_idx],
+                                             pols[train_idx], [themes[i] for i in train_idx], framework, fcfg,
+                                             f_desc if fcfg.similarity_weight else None, list(home[train_idx]),
+                                             list(groups[train_idx]))
+                model.meta["first_pass_confidence"] = cfg.first_pass_confidence
+                preds = model.classify(te, None if emb is None else _lookup(te, emb[test_idx]),
+                                       None if p_test is None else _lookup(te, p_test),
+                                       first_embeddings=None if f_emb is None else f_emb[test_idx])
+                deferred += sum(p["decided_by"] == "model" for p in preds)
+            else:
+                preds = model.predict(te, None if emb is None else emb[test_idx], p_test)
             for k, i in enumerate(test_idx):
                 pred_s[i], pred_p[i], pred_t[i] = preds[k]["statement"], preds[k]["polarity"], preds[k]["themes"]
                 kept_preds[i] = preds[k]
@@ -362,6 +363,12 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         results[-1] = replace(last, versus=versus)
     return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash, primary,
                             {k: int(v.sum()) for k, v in subsets.items()}, units)
+
+
+def _lookup(inputs: Sequence, vectors: np.ndarray) -> Callable[[list[str]], np.ndarray]:
+    """An encoder that answers from vectors already made for `inputs` (a text's vector depends on its text alone)."""
+    by_text = {i.text: v for i, v in zip(inputs, vectors)}
+    return lambda texts: np.stack([by_text[t] for t in texts]) if texts else vectors[:0]
 
 
 def results_markdown(result: EvaluationResult, command: str, config: TrainConfig) -> str:

@@ -202,7 +202,9 @@ def test_cross_validation_merges_the_two_models_as_classify_does(tmp_path):
     assert both.deferred == len(unsure) / len(corpus.sentences) and 0 < both.deferred < 1
     assert len(both.predictions) == len(corpus.sentences)
     for i, pred in enumerate(both.predictions):
-        assert pred == (second.predictions[i] if i in unsure else first.predictions[i])
+        assert pred["decided_by"] == ("model" if i in unsure else "first pass")
+        assert {k: v for k, v in pred.items() if k != "decided_by"} == (second.predictions[i] if i in unsure
+                                                                       else first.predictions[i])
     assert first.deferred is None and second.deferred is None
 
 
