@@ -96,12 +96,54 @@ class Framework:
         return _section_polarity(self.weakness_sections, self.strength_sections, section)
 
     def statement_for_heading(self, heading: str) -> str | None:
-        """The statement id whose heading pattern matches `heading`, if any."""
-        heading = heading.strip()
+        """The statement id whose heading pattern matches `heading`, if any.
+
+        Reports vary how they head a statement's section, so two variants of the declared pattern are
+        also accepted: the statement's number as a word ("Statement one") and the statement's title
+        without its number ("Children and young people are safer because ...", or "1. Children ...").
+        """
+        heading = _NUMBER_WORD.sub(lambda m: m[1] + _NUMBER_WORDS[m[2].lower()], heading.strip())
         for st in self.statements:
             if _compiled((st.heading,))[0].search(heading):
                 return st.id
+        return _statement_by_title(tuple((st.id, st.title) for st in self.statements), heading)
+
+
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"))}
+_NUMBER_WORD = re.compile(rf"^(\W*\w+\s+)({'|'.join(_NUMBER_WORDS)})\b", re.I)
+_TITLE_STOPWORDS = frozenset(
+    "a an and are as at be because by for from have has in into is it its of on or so that the their them they "
+    "this to was we were which who with".split())
+# A heading is taken for a title it does not name by its pattern only when it begins as the title does and
+# its words are nearly all the title's: a subheading or a recommendation ("Partners should ensure children
+# are safer") shares words with a title but does not open with it.
+_TITLE_MIN_WORDS, _TITLE_RECALL, _TITLE_PRECISION = 5, 0.4, 0.8
+
+
+def _title_words(text: str) -> tuple[str, ...]:
+    words = re.findall(r"[a-z]+", text.lower().replace("’", "'").replace("'s", ""))
+    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _TITLE_STOPWORDS)
+
+
+@lru_cache(maxsize=4096)
+def _statement_by_title(titles: tuple[tuple[str, str], ...], heading: str) -> str | None:
+    """The statement whose title `heading` is, near enough (one best match or none)."""
+    words = _title_words(heading)
+    if len(set(words)) < _TITLE_MIN_WORDS:
         return None
+    scored = []
+    for sid, title in titles:
+        title_words = _title_words(title)
+        if words[0] != title_words[0] or words[1] not in title_words[:3]:  # "Collaborative (strategic) leadership"
+            continue
+        shared = len(set(words) & set(title_words))
+        if shared >= _TITLE_RECALL * len(set(title_words)) and shared >= _TITLE_PRECISION * len(set(words)):
+            scored.append((shared, sid))
+    scored.sort(reverse=True)
+    if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        return None
+    return scored[0][1]
 
 
 # Every sentence of a report asks these of its section path, and a report has few distinct

@@ -256,3 +256,51 @@ def test_shared_reports_segment_with_exact_offsets(framework):
         _check_offsets(source, sents)
         assert not any(re.fullmatch(r"(?:page\s*)?\d+", s.clean, re.I) for s in sents)
         assert any(s.statement_section for s in sents), path
+
+
+def _statement_sections(text, framework):
+    return [(b.statement, text[b.start:b.end].split()[0]) for b in parse_blocks(text, framework)
+            if b.kind == "paragraph"]
+
+
+_HEADED_BODY = """Joint inspection of services for children at risk of harm in Glenarden
+
+{h1}
+
+Staff knew how to recognise and report a concern about a child.
+
+{h4}
+
+Leaders had a shared vision for services to children at risk of harm.
+"""
+
+
+@pytest.mark.parametrize("h1, h4", [
+    ("Statement 1: Children and young people are safer because risks are identified early and responded to effectively",
+     "Statement 4: Collaborative leadership, planning and operational management ensure high standards"),
+    ("Statement one: Children and young people are safer", "STATEMENT FOUR - Collaborative leadership"),
+    # the title alone, in full or shortened, as some reports head the section
+    ("Children and young people are safer because risks have been identified early and responded to effectively",
+     "Collaborative strategic leadership, planning and operational management ensure high standards of service delivery"),
+    ("Children and young people are safer because risks are identified early",
+     "Collaborative leadership, planning and operational management ensure high standards of service"),
+])
+def test_a_statement_section_opens_under_each_way_reports_head_it(framework, h1, h4):
+    text = _HEADED_BODY.format(h1=h1, h4=h4)
+    assert _statement_sections(text, framework) == [("1", "Staff"), ("4", "Leaders")]
+
+
+def test_a_sentence_or_list_that_names_the_statements_opens_no_section(framework):
+    text = _HEADED_BODY.format(
+        h1="Partners should ensure children and young people are safer because risks are identified early.",
+        h4="We looked at whether:\n\n1. Children and young people are safer because risks are identified early\n"
+           "2. Collaborative leadership, planning and operational management ensure high standards")
+    assert {statement for statement, _ in _statement_sections(text, framework)} == {None}
+
+
+def test_a_short_subheading_that_shares_a_titles_words_is_no_statement(framework):
+    # "children", "young", "people" open statements 1 and 2 alike; too few words to tell which
+    assert framework.statement_for_heading("Children and young people") is None
+    assert framework.statement_for_heading("Children and young people's lives") is None
+    assert framework.statement_for_heading(
+        "Children and young people's lives improve with high quality planning and support") == "2"
