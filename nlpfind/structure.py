@@ -29,6 +29,9 @@ _LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|
 # Enough of a text's end for _LINK_WORDS: its longest word, the character before it (for \b) and
 # a final newline (which `$` allows).
 _LINK_TAIL = len("which") + 2
+# Wrapped text: a line at least this share of the block's longest line fills its column (when the
+# longest is at least _MIN_COLUMN characters: short lines are lists of labels, not a column of prose).
+_FULL_LINE, _MIN_COLUMN = 0.9, 60
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,13 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
     def is_grade_line(ln: Line) -> bool:
         return grade_re is not None and bool(grade_re.search(ln.text)) and len(ln.text.split()) <= 8
 
+    # A line that fills the column was wrapped: its text goes on in the next line, so it ends no heading
+    # ("... investigations was" / "20.4, this was higher ...", "... working with" / "Police Scotland ...").
+    column = max(len(ln.text.rstrip()) for ln in lines)
+
+    def fills_column(ln: Line) -> bool:
+        return column >= _MIN_COLUMN and len(ln.text.rstrip()) >= _FULL_LINE * column
+
     while i < n:
         stripped = lines[i].text.strip()
         if _is_field(stripped) or (len(stripped.split()) <= 4 and not _ends_sentence(stripped)
@@ -258,6 +268,7 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
             nxt = lines[j].text.strip() if j < n else ""
             last_short = j == n and len(run) == 1 and len(run[0].text.split()) <= 6 and run[0].text.strip()[:1].isupper()
             if (run and len(run) <= 2 and words <= 24 and (j < n or last_short) and not (j < n and is_grade_line(lines[j]))
+                    and not (j < n and fills_column(run[-1]))
                     and (last_short or nxt[:1].isupper() or nxt[:1].isdigit() or _LIST_MARK.match(nxt) is not None)
                     and not run[-1].text.rstrip().endswith(",") and not _ends_with_link_word(run[-1].text.strip())):
                 if current:
@@ -315,7 +326,7 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
         joined = _block_text(lns)
         label = joined.strip().lstrip("#").strip().strip("*_ ").strip()
         if kind in ("text", "label") and len(label.split()) <= 40 and (
-                len(lns) <= 3 or not _ends_sentence(label)) and framework.statement_for_heading(label) is not None:
+                len(lns) <= 5 or not _ends_sentence(label)) and framework.statement_for_heading(label) is not None:
             kind = "heading"
         if kind == "text":
             if len(lns) > 1 and all(len(ln.text.split()) <= 6 and not _ends_sentence(ln.text)

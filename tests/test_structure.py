@@ -304,3 +304,29 @@ def test_a_short_subheading_that_shares_a_titles_words_is_no_statement(framework
     assert framework.statement_for_heading("Children and young people's lives") is None
     assert framework.statement_for_heading(
         "Children and young people's lives improve with high quality planning and support") == "2"
+
+
+_COLUMN = """Joint inspection of services for children at risk of harm in Glenarden
+
+Statement 1: Children and young people are safer because risks have
+been identified early and responded to effectively, with staff across
+the partnership confident in recognising and reporting concerns about
+harm to children and young people.
+
+The rate of inter-agency referral discussions held in Glenarden was
+21.3 per thousand children, higher than the rate in the year before.
+Concerns about unborn babies were shared early and discussed with NHS
+Glenarden midwives and social workers at a meeting held every week.
+
+Key messages
+Staff knew children well and were confident in recognising harm.
+"""
+
+
+def test_a_line_that_fills_the_column_runs_on_into_the_next(framework):
+    """Wrapped PDF text: a full-width line before a line opening with a number or a name is not a heading."""
+    sentences = segment(_COLUMN, framework)
+    assert [s.clean.split()[:3] for s in sentences] == [
+        ["The", "rate", "of"], ["Concerns", "about", "unborn"], ["Staff", "knew", "children"]]
+    assert {s.statement_section for s in sentences} == {"1"}  # a heading wrapped over four lines opens statement 1
+    assert sentences[-1].section[-1] == "Key messages"  # a short line above a paragraph is still a heading
