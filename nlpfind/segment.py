@@ -16,7 +16,8 @@ from functools import lru_cache
 from .config import Framework
 from .structure import Block, parse_blocks
 
-_MARKUP = re.compile(r"\*\*|__|\]\([^)\s]*\)|\[(?=[^\]\n]{1,200}\]\()")
+_LINK_TEXT_MAX = 200
+_MARKUP = re.compile(rf"\*\*|__|\]\([^)\s]*\)|\[(?=[^\]]{{1,{_LINK_TEXT_MAX}}}\]\()")
 _MIN_LETTERS = 2
 _IRREGULAR_WS = re.compile(r"\s{2,}|[^\S ]")
 
@@ -74,7 +75,10 @@ class _Builder:
 
     def add(self, source: str, start: int, end: int) -> None:
         pos = start
-        for m in _MARKUP.finditer(source, start, end):
+        # A link's text may wrap onto the next line, so the search looks a little past this piece's end.
+        for m in _MARKUP.finditer(source, start, min(len(source), end + _LINK_TEXT_MAX + 2)):
+            if m.end() > end:
+                break
             self._copy(source, pos, m.start())
             pos = m.end()
         self._copy(source, pos, end)

@@ -21,6 +21,7 @@ _LIST_MARK = re.compile(
 )
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 _CONTENTS_LINE = re.compile(r"(?:\t+|\s{2,}|\.{3,}\s*|…+\s*)\d{1,3}\s*$")
+_DASH_ON = re.compile(r"^[ \t]*[-–—][ \t]+[a-z0-9]")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
 _INNER_STOP = re.compile(r"[.!?][\"'”’)]*\s+[A-Z]")  # a sentence ends inside the line
 _FIELD_LINE = re.compile(r"^[A-Z][^:.!?]{1,30}:\s+\S")
@@ -179,7 +180,7 @@ def _raw_blocks(lines: list[Line], artefacts: set[int]) -> list[tuple[str, list[
             flush()
             blocks.append(("contents", [ln]))
             continue
-        if _LIST_MARK.match(ln.text):
+        if _LIST_MARK.match(ln.text) and not _dash_runs_on(current, kind, ln):
             flush()
             kind = "list_item"
             current = [ln]
@@ -193,6 +194,16 @@ def _raw_blocks(lines: list[Line], artefacts: set[int]) -> list[tuple[str, list[
         current.append(ln)
     flush()
     return blocks
+
+
+def _dash_runs_on(current: list[Line], kind: str, line: Line) -> bool:
+    """A dash that wrapping put at the start of a line ("... of the 0" / "– 15yr population)"), not a bullet:
+    it follows a line of running text that fills its column and ends no sentence or lead-in, and the text
+    after the dash opens in lower case or a digit."""
+    if kind != "text" or not current or not _DASH_ON.match(line.text):
+        return False
+    before = current[-1].text.rstrip()
+    return _fills_column(current[-1], current) and not _ends_sentence(before) and not before.endswith(":")
 
 
 def _heading_inside(current: list[Line], nxt: Line) -> bool:
@@ -225,10 +236,8 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
 
     # A line that fills the column was wrapped: its text goes on in the next line, so it ends no heading
     # ("... investigations was" / "20.4, this was higher ...", "... working with" / "Police Scotland ...").
-    column = max(len(ln.text.rstrip()) for ln in lines)
-
     def fills_column(ln: Line) -> bool:
-        return column >= _MIN_COLUMN and len(ln.text.rstrip()) >= _FULL_LINE * column
+        return _fills_column(ln, lines)
 
     while i < n:
         stripped = lines[i].text.strip()
@@ -284,6 +293,12 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
     if current:
         out.append(current)
     return out
+
+
+def _fills_column(line: Line, block: list[Line]) -> bool:
+    """Whether `line` is as wide as the block's widest line: wrapped text, which goes on in the next line."""
+    column = max(len(ln.text.rstrip()) for ln in block)
+    return column >= _MIN_COLUMN and len(line.text.rstrip()) >= _FULL_LINE * column
 
 
 def _is_field(text: str) -> bool:
@@ -419,7 +434,9 @@ def _merge_broken(raw: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
             cur = _block_text(lns).strip()
             starts_lower = cur[:1].islower()
             prev_open = not _ends_sentence(prev_text) and not prev_text.endswith(":")
-            long_prev = prev_text.endswith(",") or _ends_with_link_word(prev_text)
+            # Across a page break, a paragraph whose last line fills its column goes on in the next page.
+            long_prev = prev_text.endswith(",") or _ends_with_link_word(prev_text) or (
+                prev_kind == "text" and len(prev) >= 2 and prev[-1].page != lns[0].page and _fills_column(prev[-1], prev))
             if prev_open and (starts_lower or (long_prev and prev_kind == "text"
                                                and not _is_heading_text(cur))):
                 if prev_kind == "list_item" and not starts_lower and not long_prev:

@@ -330,3 +330,29 @@ def test_a_line_that_fills_the_column_runs_on_into_the_next(framework):
         ["The", "rate", "of"], ["Concerns", "about", "unborn"], ["Staff", "knew", "children"]]
     assert {s.statement_section for s in sentences} == {"1"}  # a heading wrapped over four lines opens statement 1
     assert sentences[-1].section[-1] == "Key messages"  # a short line above a paragraph is still a heading
+
+
+_PAGE_BROKEN = (
+    "Joint inspection of services for children at risk of harm in Glenarden\n\n"
+    "Staff across the partnership knew children well and recorded their views in plans, and the\n"
+    "partnership's multi-agency screening hub reviewed every concern about a child within a\n"
+    "day, which the rate of referral discussions per thousand children (then 21.3, against 0\n"
+    "– 15 the year before) showed clearly to the chief officers group and the child protection\n"
+    "\n3\f"
+    "Joint inspection of services for children at risk of harm in Glenarden\n\n"
+    "(CPC) committee, who read a [summary of these\nfindings](https://example.org/x) each month.\n"
+    "\n4\f"
+    "Joint inspection of services for children at risk of harm in Glenarden\n\n"
+    "Leaders agreed a shared vision.\n"
+    "\n5\f"
+    "Joint inspection of services for children at risk of harm in Glenarden\n\n"
+    "We met:\n- staff from health\n- social workers\n"
+)
+
+
+def test_a_sentence_runs_on_across_a_page_break_a_wrapped_dash_and_a_wrapped_link(framework):
+    cleans = [s.clean for s in segment(_PAGE_BROKEN, framework)]
+    assert cleans[0].startswith("Staff across the partnership") and cleans[0].endswith(
+        "(then 21.3, against 0 – 15 the year before) showed clearly to the chief officers group and the child "
+        "protection (CPC) committee, who read a summary of these findings each month.")
+    assert cleans[1:] == ["Leaders agreed a shared vision.", "staff from health", "social workers"]
