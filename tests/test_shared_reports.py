@@ -136,3 +136,24 @@ def test_grade_extraction_agrees_with_inspectors_grades():
             total += 1
             agree += got.get(key) == want
     assert total > 400 and agree / total >= 0.98, f"{agree}/{total}"
+
+
+@pytest.mark.parametrize("width, page_lines", [(70, 50), (90, 45), (120, 40)])
+def test_the_report_as_wrapped_pdf_text_gives_the_same_sentences(framework, width, page_lines):
+    """North Ayrshire's text has a line per paragraph; a PDF's text has lines wrapped at the column, pages
+    with running headers and page numbers, and sentences broken across pages. Made that way, it must give
+    the same sentences in the same statements' sections. (Subheadings may differ: a heading that is a long
+    web address wraps into text. Words are not broken at hyphens: rejoining "multi-" and "agency" cannot be
+    told from "protec-" and "tion" without a dictionary.)"""
+    import textwrap
+
+    from nlpfind.segment import segment
+
+    text = read_document(NA).text
+    lines = [part for line in text.split("\n")
+             for part in (textwrap.wrap(line, width, break_on_hyphens=False) if len(line) > width else [line])]
+    pages = [lines[i:i + page_lines] for i in range(0, len(lines), page_lines)]
+    header = "Joint inspection of services for children and young people at risk of harm in North Ayrshire"
+    paged = "\f".join("\n".join([header, "", *page, "", str(n)]) for n, page in enumerate(pages, 1))
+    as_read = [(s.clean, s.statement_section, s.in_finding_section) for s in segment(text, framework)]
+    assert [(s.clean, s.statement_section, s.in_finding_section) for s in segment(paged, framework)] == as_read
