@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import InputError, NlpfindError
 from .gc_tuning import fewer_collections
+from .segment import plain_text
 from .themes import ThemeSettings, assign_themes, theme_text
 
 if TYPE_CHECKING:
@@ -460,7 +461,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     # findings (already in reading order: the sort only checks), is the same order, found faster.
     findings = [f for r in sorted(reads, key=lambda r: r.report)
                 for f in sorted(r.findings, key=lambda f: (f.start, f.end))]
-    texts = [" ".join(f.text.split()) for f in findings]
+    texts = [plain_text(f.text) for f in findings]  # as the classifier read them: no markup
     disc = embedder if embedder is not None else classifier.model.embedder()
     encode = cached(disc)
     vectors = getattr(disc, "key", None)  # names the vectors the themes are assigned on, for the theme cache

@@ -8,6 +8,7 @@ import io
 import json
 
 from .compare import Cell, ComparedTheme, Comparison
+from .segment import plain_text
 
 CSV_COLUMNS = ("rank", "theme_id", "theme_label", "seeded", "partnership", "strength", "weakness", "net",
                "quantifiers", "refs")
@@ -82,7 +83,7 @@ def to_table(comparison: Comparison, width: int | None = None, color: bool = Tru
         table.add_column("representative finding", ratio=5)
         for t in found:
             rep = t.representatives[0] if t.representatives else None
-            quote = " ".join(rep.text.split()) if rep else ""
+            quote = plain_text(rep.text) if rep else ""
             table.add_row(t.label, ", ".join(t.terms), (quote[:160] + "…") if len(quote) > 160 else quote)
         console.print(table)
     return console.file.getvalue()

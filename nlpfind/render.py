@@ -7,6 +7,7 @@ import io
 import json
 
 from .classify import ClassifiedReport
+from .segment import plain_text
 
 POLARITY_STYLE = {"strength": ("✔ strength", "green"), "weakness": ("✘ improve", "red"),
                   "mixed": ("± mixed", "yellow"), "neutral": ("· neutral", "dim")}
@@ -35,7 +36,7 @@ def to_csv(report: ClassifiedReport) -> str:
                     "; ".join(f"{q.term} [{q.low}-{q.high}]: {q.text}" if q.low is not None else f"{q.term}: {q.text}"
                               for q in f.quantifiers),
                     "; ".join(f.themes), "; ".join(f"{f.theme_scores.get(t, 0):.3f}" for t in f.themes),
-                    " ".join(f.text.split())])
+                    plain_text(f.text)])
     return buf.getvalue()
 
 
@@ -63,7 +64,7 @@ def to_table(report: ClassifiedReport, statement_titles: dict[str, str], width: 
         table.add_column("themes", ratio=2, style="cyan")
         rank = {"strength": 0, "mixed": 1, "weakness": 2, "neutral": 3}
         for f in sorted(rows, key=lambda f: (rank[f.polarity], f.index)):
-            text = Text(" ".join(f.text.split()))
+            text = Text(plain_text(f.text))
             clean = text.plain
             for q in f.quantifiers:
                 at = clean.lower().find(q.text.lower())

@@ -133,6 +133,11 @@ class _Builder:
         return self._text
 
 
+def plain_text(text: str) -> str:
+    """`text` as people read it: markup (**bold**, [link](url)) removed and white space collapsed."""
+    return " ".join(_MARKUP.sub("", text).split())
+
+
 @lru_cache(maxsize=1)
 def sentence_pipeline():
     """A blank English spaCy pipeline with the rule-based sentencizer."""

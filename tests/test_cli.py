@@ -178,6 +178,22 @@ def test_classify_csv(runner, tmp_path, shared_model):
 
 
 @pytest.mark.slow
+def test_classify_csv_and_table_show_text_without_markup_and_jsonl_the_source(runner, tmp_path, shared_model):
+    report = tmp_path / "marked.txt"
+    report.write_text("Statement 1: Children are safer\n\nWhen we say **young people**, we mean those "
+                      "[aged 13 to 18](https://example.org).\n", encoding="utf-8")
+    outputs = {}
+    for fmt in ("csv", "table", "jsonl"):
+        result = runner.invoke(app, ["classify", str(report), "-f", fmt, "-o", str(tmp_path / f"out.{fmt}"),
+                                     "--show-neutral"])
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = (tmp_path / f"out.{fmt}").read_text(encoding="utf-8")
+    assert "When we say young people, we mean those aged 13 to 18." in outputs["csv"]
+    assert "**" not in outputs["csv"] + outputs["table"] and "young people" in outputs["table"]
+    assert json.loads(outputs["jsonl"])["text"].startswith("When we say **young people**")  # offsets into the source
+
+
+@pytest.mark.slow
 def test_classify_table(runner, tmp_path, shared_model):
     out = tmp_path / "example.txt"
     result = runner.invoke(app, ["classify", str(EXAMPLE), "--format", "table", "--out", str(out)])
