@@ -100,7 +100,8 @@ class Framework:
 
         Reports vary how they head a statement's section, so two variants of the declared pattern are
         also accepted: the statement's number as a word ("Statement one") and the statement's title
-        without its number ("Children and young people are safer because ...", or "1. Children ...").
+        without its number ("Children and young people are safer because ..."). A numbered title ("1. Children
+        ...") is a list item, as in the lists of the four statements that introductions give, and opens nothing.
         """
         heading = _NUMBER_WORD.sub(lambda m: m[1] + _NUMBER_WORDS[m[2].lower()], heading.strip())
         for st in self.statements:
@@ -135,7 +136,8 @@ def _statement_by_title(titles: tuple[tuple[str, str], ...], heading: str) -> st
     scored = []
     for sid, title in titles:
         title_words = _title_words(title)
-        if words[0] != title_words[0] or words[1] not in title_words[:3]:  # "Collaborative (strategic) leadership"
+        # it opens as the title does, a word may be left out: "Collaborative (strategic) leadership"
+        if len(title_words) < 2 or words[0] != title_words[0] or words[1] not in title_words[:3]:
             continue
         shared = len(set(words) & set(title_words))
         if shared >= _TITLE_RECALL * len(set(title_words)) and shared >= _TITLE_PRECISION * len(set(words)):

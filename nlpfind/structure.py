@@ -236,8 +236,10 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
 
     # A line that fills the column was wrapped: its text goes on in the next line, so it ends no heading
     # ("... investigations was" / "20.4, this was higher ...", "... working with" / "Police Scotland ...").
+    column = _column(lines)  # once: a PDF page without blank lines is one block of many runs
+
     def fills_column(ln: Line) -> bool:
-        return _fills_column(ln, lines)
+        return _fills_column(ln, lines, column)
 
     while i < n:
         stripped = lines[i].text.strip()
@@ -295,9 +297,14 @@ def _split_wrapped(lines: list[Line], grades: tuple[str, ...],
     return out
 
 
-def _fills_column(line: Line, block: list[Line]) -> bool:
-    """Whether `line` is as wide as the block's widest line: wrapped text, which goes on in the next line."""
-    column = max(len(ln.text.rstrip()) for ln in block)
+def _column(block: list[Line]) -> int:
+    return max(len(ln.text.rstrip()) for ln in block)
+
+
+def _fills_column(line: Line, block: list[Line], column: int | None = None) -> bool:
+    """Whether `line` is as wide as the block's widest line (its `column`): wrapped text, which goes on in the
+    next line."""
+    column = _column(block) if column is None else column
     return column >= _MIN_COLUMN and len(line.text.rstrip()) >= _FULL_LINE * column
 
 

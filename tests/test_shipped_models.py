@@ -52,4 +52,6 @@ def test_shipped_model_is_what_train_makes(config, name, tmp_path, monkeypatch):
             enumerate(("statement", "polarity", "themes"))}
     assert min(same.values()) >= 0.98, (f"models/{name} differs from what `nlpfind train --config configs/{config}` "
                                         f"makes now (share of sentences with the same label: {same}); retrain it "
-                                        f"with that command and rerun `nlpfind evaluate`")
+                                        f"with that command and an empty embedding cache (NLPFIND_CACHE=$(mktemp -d): "
+                                        f"vectors cached from other batches differ at 1e-7, which moves a few theme "
+                                        f"decisions), and rerun `nlpfind evaluate`")
