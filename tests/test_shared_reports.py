@@ -153,7 +153,7 @@ def test_the_report_as_wrapped_pdf_text_gives_the_same_sentences(framework, widt
     lines = [part for line in text.split("\n")
              for part in (textwrap.wrap(line, width, break_on_hyphens=False) if len(line) > width else [line])]
     pages = [lines[i:i + page_lines] for i in range(0, len(lines), page_lines)]
-    header = "Joint inspection of services for children and young people at risk of harm in North Ayrshire"
+    header = "North Ayrshire: joint inspection report (page header)"
     paged = "\f".join("\n".join([header, "", *page, "", str(n)]) for n, page in enumerate(pages, 1))
     as_read = [(s.clean, s.statement_section, s.in_finding_section) for s in segment(text, framework)]
     assert [(s.clean, s.statement_section, s.in_finding_section) for s in segment(paged, framework)] == as_read
