@@ -196,14 +196,17 @@ class FindingModel:
         # Row by row in Python lists: indexing numpy scalars one by one cost a fifth of classify.
         s_best = ps.argmax(axis=1).tolist()
         polarities = decide_polarity(pp, p_classes, self.polarity_thresholds)
-        rows, cols = np.nonzero(pt >= self.theme_head.threshold)
+        # Themes go with statements (recognising risk with statement 1, advocacy with 3): a theme whose training
+        # sentences almost never sit under the statements this sentence is predicted for is left off.
+        pt_allowed = pt * self.theme_statement_fit(ps, s_classes) if "theme_statement_floor" in self.meta else pt
+        rows, cols = np.nonzero(pt_allowed >= self.theme_head.threshold)
         picked: list[list[int]] = [[] for _ in inputs]  # theme columns tagged, per sentence
         for r, k in zip(rows.tolist(), cols.tolist()):
             picked[r].append(k)
         if self.meta.get("top_theme_for_findings", False) if top_theme is None else top_theme:
             # The guide's findings nearly always carry a theme (97% of labelled ones); below the threshold the
             # most likely theme is still the best guess for a sentence judged to bear on a statement.
-            top = pt.argmax(axis=1).tolist()
+            top = np.where(pt_allowed.any(axis=1), pt_allowed.argmax(axis=1), pt.argmax(axis=1)).tolist()
             for r, ks in enumerate(picked):
                 if not ks and s_classes[s_best[r]] != NO_STATEMENT:
                     ks.append(top[r])
@@ -220,6 +223,14 @@ class FindingModel:
                 "theme_scores": {self.theme_ids[k]: round(theme_p[r][k], 4) for k in picked[r]},
             })
         return out
+
+    def theme_statement_fit(self, statement_proba: np.ndarray, statement_classes: Sequence[str]) -> np.ndarray:
+        """1.0 where a theme goes with a sentence's predicted statements, else 0.0 (sentences x themes): where the
+        sum over statements of P(statement) x P(statement | theme) (`statement_given_theme`, from the training
+        labels) reaches the model's `theme_statement_floor`."""
+        given = self.meta["statement_given_theme"]
+        table = np.array([[given[t][c] for c in statement_classes] for t in self.theme_ids], dtype=np.float64)
+        return (statement_proba @ table.T >= float(self.meta["theme_statement_floor"])).astype(np.float64)
 
     # -- persistence ------------------------------------------------------------------------
     def to_disk(self, path: str | Path, extra_files: dict[str, str] | None = None) -> None:
@@ -350,6 +361,8 @@ class FindingModel:
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1 for v in thresholds.values())):
             raise ModelError(f"{path / 'meta.json'}: polarity_thresholds expected {{\"strength\": t, \"weakness\": t}} "
                              f"with 0 < t < 1, got {thresholds!r}; retrain")
+        if "theme_statement_floor" in meta:
+            _check_theme_statement(path, meta)
         layers = meta.get("embedding_layers", [])
         if not isinstance(layers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers):
             raise ModelError(f"{path / 'meta.json'}: embedding_layers expected a list of layer numbers, got {layers!r}; "
@@ -357,6 +370,22 @@ class FindingModel:
         return cls(meta["framework"], tuple(meta["statement_classes"]), tuple(meta["theme_ids"]), featurizer,
                    heads["statement"], heads["polarity"], theme_head, meta.get("embedding_model", "minilm"), meta,
                    parts.get("polarity_model"), tuple(layers), parts.get("first_pass"))
+
+
+def _check_theme_statement(path: Path, meta: dict) -> None:
+    """A model's theme-statement rule: a floor in [0, 1) and P(statement | theme) for each of its themes and
+    statement classes."""
+    floor, given = meta["theme_statement_floor"], meta.get("statement_given_theme")
+    if not (isinstance(floor, (int, float)) and not isinstance(floor, bool) and 0 <= floor < 1):
+        raise ModelError(f"{path / 'meta.json'}: theme_statement_floor expected a number in [0, 1), got {floor!r}; "
+                         "retrain")
+    classes = meta["statement_classes"]
+    if not (isinstance(given, dict) and set(given) == set(meta["theme_ids"]) and all(
+            isinstance(row, dict) and set(row) == set(classes)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in row.values())
+            for row in given.values())):
+        raise ModelError(f"{path / 'meta.json'}: statement_given_theme expected, for each theme, the share of its "
+                         f"sentences under each of {classes}; retrain")
 
 
 def unsure_rows(preds: Sequence[dict], confidence: float) -> list[int]:

@@ -398,6 +398,9 @@ class TrainConfig:
     theme_threshold: float = 0.5
     #: a sentence predicted to bear on a statement gets its most likely theme when none reaches the threshold
     top_theme_for_findings: bool = True
+    #: a theme stays off a sentence whose predicted statements it goes with in under this share of the training
+    #: sentences that carry it (sum over statements of P(statement) x P(statement | theme)); 0 turns the rule off
+    theme_statement_floor: float = 0.0
     ngram_weight: float = 1.0
     embedding_weight: float = 1.0
     section_weight: float = 1.0
@@ -466,6 +469,9 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
                 "cue_weight", "theme_term_weight"):
         if key in values and values[key] < 0:
             raise ConfigError(f"{where} [train]: key '{key}' must be >= 0, got {values[key]}")
+    if not 0 <= values.get("theme_statement_floor", 0.0) < 1:
+        raise ConfigError(f"{where} [train]: key 'theme_statement_floor' must be at least 0 and under 1 (0 turns it "
+                          f"off), got {values['theme_statement_floor']}")
     if not 0 < values.get("theme_threshold", 0.5) < 1:
         raise ConfigError(f"{where} [train]: key 'theme_threshold' must be between 0 and 1, "
                           f"got {values['theme_threshold']}")

@@ -170,10 +170,10 @@ def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-# Baselines are plain classifiers: no section priors, no top-theme rule and no theme terms (the heads and threshold
-# alone decide, on their own features).
+# Baselines are plain classifiers: no section priors, no top-theme or theme-statement rule and no theme terms (the
+# heads and threshold alone decide, on their own features).
 PLAIN = {"section_prior": 1.0, "section_polarity_prior": 1.0, "top_theme_for_findings": False, "theme_term_weight": 0.0,
-         "polarity_thresholds": False}
+         "polarity_thresholds": False, "theme_statement_floor": 0.0}
 
 SYSTEMS = {
     "majority": "majority class (most frequent statement and polarity; no themes)",

@@ -80,6 +80,10 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
                         random_state=config.seed).fit(X, [list(t) for t in themes], sw)
     meta = {"section_prior": config.section_prior, "section_polarity_prior": config.section_polarity_prior,
             "top_theme_for_findings": config.top_theme_for_findings}
+    if config.theme_statement_floor:
+        meta["theme_statement_floor"] = config.theme_statement_floor
+        meta["statement_given_theme"] = statement_given_theme(statements, themes, framework.theme_ids,
+                                                              [str(c) for c in st.classes_], sw)
     if config.polarity_thresholds and not config.separate_polarity:  # else the polarity model decides, with its own
         hints = [i.section_polarity for i in inputs]
         thresholds = choose_polarity_thresholds(X_other, polarities, hints, config, sw, home, groups)
@@ -87,6 +91,20 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
             meta["polarity_thresholds"] = thresholds
     return FindingModel(framework.id, framework.statement_labels, framework.theme_ids, featurizer, st, po, th,
                         config.embedding_model, meta, embedding_layers=tuple(config.embedding_layers))
+
+
+def statement_given_theme(statements: Sequence[str], themes: Sequence[Sequence[str]], theme_ids: Sequence[str],
+                          statement_classes: Sequence[str], sample_weight: np.ndarray | None = None
+                          ) -> dict[str, dict[str, float]]:
+    """Per theme, the share of its (weighted) training sentences under each statement class, with half a sentence
+    added to every class so that a theme seen a few times rules nothing out: P(statement | theme)."""
+    weights = np.ones(len(statements)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    counts = {t: dict.fromkeys(statement_classes, 0.5) for t in theme_ids}
+    for statement, tagged, w in zip(statements, themes, weights):
+        for t in tagged:
+            if t in counts and statement in counts[t]:
+                counts[t][statement] += float(w)
+    return {t: {c: round(n / sum(row.values()), 6) for c, n in row.items()} for t, row in counts.items()}
 
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)

@@ -159,10 +159,11 @@ def write_fast_config(path: Path) -> Path:
 
 
 def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), theme_term_weight: float = 0.0,
-                     polarity_thresholds: bool = False):
+                     polarity_thresholds: bool = False, theme_statement_floor: float = 0.0):
     """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
     `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`;
-    `polarity_thresholds`: with strength and weakness thresholds chosen by CV grouped by report."""
+    `polarity_thresholds`: with strength and weakness thresholds chosen by CV grouped by report;
+    `theme_statement_floor`: with the rule that leaves off themes that do not go with the predicted statement."""
     from nlpfind.classify import sentence_input
     from nlpfind.config import TrainConfig, load_framework
     from nlpfind.quantify import QuantifierTagger
@@ -188,7 +189,8 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), 
         return fit_model(inputs, get_embedder(embedded, layers).encode([i.text for i in inputs]), st, po, th, fw, config,
                          None)
     config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static",
-                         theme_term_weight=theme_term_weight, polarity_thresholds=polarity_thresholds)
+                         theme_term_weight=theme_term_weight, polarity_thresholds=polarity_thresholds,
+                         theme_statement_floor=theme_statement_floor)
     return fit_model(inputs, None, st, po, th, fw, config, None, groups=groups)
 
 

@@ -315,6 +315,57 @@ def test_a_predicted_finding_gets_its_most_likely_theme_when_none_reaches_the_th
     assert [p["themes"] for p in model.predict(inputs)] == [(), ()]
 
 
+def test_statement_given_theme_is_each_themes_weighted_share_per_statement_smoothed():
+    from nlpfind.train import statement_given_theme
+
+    given = statement_given_theme(["1", "1", "2", "none"], [["a"], ["a", "b"], ["a"], []], ["a", "b", "c"],
+                                  ["1", "2", "none"], np.array([1.0, 1.0, 3.0, 1.0]))
+    assert given["a"] == pytest.approx({"1": 2.5 / 6.5, "2": 3.5 / 6.5, "none": 0.5 / 6.5}, abs=1e-6)
+    assert given["b"] == pytest.approx({"1": 1.5 / 2.5, "2": 0.5 / 2.5, "none": 0.5 / 2.5}, abs=1e-6)
+    assert given["c"] == pytest.approx({"1": 1 / 3, "2": 1 / 3, "none": 1 / 3}, abs=1e-6)  # never seen: rules out nothing
+
+
+def test_a_theme_that_does_not_go_with_the_predicted_statement_is_left_off(tmp_path):
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.features import SentenceInput
+
+    assert "theme_statement_floor" not in train_tiny_model().meta  # off unless asked
+    model = train_tiny_model(theme_statement_floor=0.05)
+    assert model.meta["theme_statement_floor"] == 0.05
+    assert set(model.meta["statement_given_theme"]) == set(model.theme_ids)
+    model.theme_head.threshold = 1e-6  # every theme reaches it: only the rule leaves any off
+    classes = [str(c) for c in model.statement_head.classes_]
+    safer, planning = model.theme_ids[0], model.theme_ids[1]
+    model.meta["statement_given_theme"][safer] = {c: float(c == "1") for c in classes}  # seen under statement 1 only
+    model.meta["statement_given_theme"][planning] = {c: float(c == "2") for c in classes}
+    inputs = [SentenceInput("Most plans were reviewed on time and chronologies were good.", "Statement 2", "2", True,
+                            ("most",))]
+    [pred] = model.predict(inputs)
+    assert pred["statement"] == "2" and planning in pred["themes"] and safer not in pred["themes"]
+    assert len(pred["themes"]) == len(model.theme_ids) - 1
+    model.to_disk(tmp_path / "model")
+    again = FindingModel.from_disk(tmp_path / "model")
+    assert again.meta["statement_given_theme"][safer]["1"] == 1.0 and again.predict(inputs) == [pred]
+    model.theme_head.threshold = 1.0  # none reaches it: the top-theme fallback picks among the allowed themes only
+    top = model.theme_ids[int(model.theme_head.predict_proba(model.features(inputs))[0].argmax())]
+    allowed = next(t for t in model.theme_ids if t != top)
+    model.meta["statement_given_theme"] = {t: {c: float(c == "1") for c in classes} for t in model.theme_ids}
+    model.meta["statement_given_theme"][allowed] = {c: float(c == "2") for c in classes}
+    assert model.predict(inputs)[0]["themes"] == (allowed,)
+    del model.meta["theme_statement_floor"]  # without the rule: the most likely theme of all
+    assert model.predict(inputs)[0]["themes"] == (top,)
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    meta["statement_given_theme"].pop(safer)
+    (tmp_path / "model" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="meta.json: statement_given_theme expected, for each theme"):
+        FindingModel.from_disk(tmp_path / "model")
+    meta["theme_statement_floor"] = 1.5
+    (tmp_path / "model" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="theme_statement_floor expected a number in \\[0, 1\\), got 1.5"):
+        FindingModel.from_disk(tmp_path / "model")
+
+
 def test_polarity_is_the_most_likely_class_or_decided_by_the_two_thresholds():
     import numpy as np
 

@@ -291,7 +291,8 @@ def test_missing_train_config(tmp_path):
 
 
 @pytest.mark.parametrize("body", ["[train]\nC_statement = -1.0\n", "[train]\ntheme_threshold = 1.5\n",
-                                  "[train]\nbatch_size = 0\n"])
+                                  "[train]\nbatch_size = 0\n", "[train]\ntheme_statement_floor = 1.0\n",
+                                  "[train]\ntheme_statement_floor = -0.1\n"])
 def test_out_of_range_train_values(tmp_path, body):
     path = tmp_path / "train.toml"
     path.write_text(body, encoding="utf-8")
