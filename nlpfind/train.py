@@ -277,6 +277,9 @@ def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None
            f"weakness where P(weakness) + P(mixed) reaches {t['weakness']} (the more likely where both do), else "
            "neutral (thresholds chosen for F1 by grouped inner cross-validation)"]
           if (t := polarity_thresholds) else []),
+        *([f"- themes: a theme is left off a sentence where the sum over statements of P(statement) x "
+           f"P(statement | theme) (`statement_given_theme` in `meta.json`, from the training labels) is under "
+           f"{meta['theme_statement_floor']}"] if "theme_statement_floor" in meta else []),
         f"- training data hash: `{meta.get('training_data_hash')}` ({meta.get('training_sentences')} sentences, "
         f"{meta.get('training_reports')} reports)",
         f"- label counts: `{json.dumps(meta.get('label_counts'), sort_keys=True)}`",

@@ -328,7 +328,9 @@ def test_statement_given_theme_is_each_themes_weighted_share_per_statement_smoot
 def test_a_theme_that_does_not_go_with_the_predicted_statement_is_left_off(tmp_path):
     from reliability_helpers import train_tiny_model
 
+    from nlpfind.config import TrainConfig
     from nlpfind.features import SentenceInput
+    from nlpfind.train import model_card
 
     assert "theme_statement_floor" not in train_tiny_model().meta  # off unless asked
     model = train_tiny_model(theme_statement_floor=0.05)
@@ -347,6 +349,8 @@ def test_a_theme_that_does_not_go_with_the_predicted_statement_is_left_off(tmp_p
     model.to_disk(tmp_path / "model")
     again = FindingModel.from_disk(tmp_path / "model")
     assert again.meta["statement_given_theme"][safer]["1"] == 1.0 and again.predict(inputs) == [pred]
+    assert "theme is left off a sentence" in model_card(model.meta, TrainConfig())
+    assert "theme is left off" not in model_card(train_tiny_model().meta, TrainConfig())
     model.theme_head.threshold = 1.0  # none reaches it: the top-theme fallback picks among the allowed themes only
     top = model.theme_ids[int(model.theme_head.predict_proba(model.features(inputs))[0].argmax())]
     allowed = next(t for t in model.theme_ids if t != top)
