@@ -351,14 +351,13 @@ class FindingModel:
                 digest.update(parts[key].meta["fingerprint"].encode())
                 meta["fingerprint"] = digest.hexdigest()
         confidence = meta.get("first_pass_confidence")
-        if "first_pass" in parts and not (isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
-                                          and 0 < confidence < 1):
+        if "first_pass" in parts and not (_is_number(confidence) and 0 < confidence < 1):
             raise ModelError(f"{path / 'meta.json'}: first_pass_confidence expected a number between 0 and 1, got "
                              f"{confidence!r}; retrain")
         thresholds = meta.get("polarity_thresholds")
         if thresholds is not None and not (
                 isinstance(thresholds, dict) and set(thresholds) == {"strength", "weakness"}
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1 for v in thresholds.values())):
+                and all(_is_number(v) and 0 < v < 1 for v in thresholds.values())):
             raise ModelError(f"{path / 'meta.json'}: polarity_thresholds expected {{\"strength\": t, \"weakness\": t}} "
                              f"with 0 < t < 1, got {thresholds!r}; retrain")
         if "theme_statement_floor" in meta:
@@ -372,17 +371,22 @@ class FindingModel:
                    parts.get("polarity_model"), tuple(layers), parts.get("first_pass"))
 
 
+def _is_number(value) -> bool:
+    """An int or float from JSON (true and false are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_theme_statement(path: Path, meta: dict) -> None:
     """A model's theme-statement rule: a floor in [0, 1) and P(statement | theme) for each of its themes and
     statement classes."""
     floor, given = meta["theme_statement_floor"], meta.get("statement_given_theme")
-    if not (isinstance(floor, (int, float)) and not isinstance(floor, bool) and 0 <= floor < 1):
+    if not (_is_number(floor) and 0 <= floor < 1):
         raise ModelError(f"{path / 'meta.json'}: theme_statement_floor expected a number in [0, 1), got {floor!r}; "
                          "retrain")
     classes = meta["statement_classes"]
     if not (isinstance(given, dict) and set(given) == set(meta["theme_ids"]) and all(
             isinstance(row, dict) and set(row) == set(classes)
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in row.values())
+            and all(_is_number(v) and 0 <= v <= 1 for v in row.values())
             for row in given.values())):
         raise ModelError(f"{path / 'meta.json'}: statement_given_theme expected, for each theme, the share of its "
                          f"sentences under each of {classes}; retrain")
