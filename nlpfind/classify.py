@@ -508,14 +508,20 @@ class Finding:
     themes: tuple[str, ...]
     #: each tagged theme's probability (below the model's theme threshold: the top-theme fallback)
     theme_scores: dict = field(default_factory=dict)
+    #: with a model that has a first pass, which of its models decided this sentence ("first pass" or "model");
+    #: empty for a single model
+    decided_by: str = ""
 
     def as_dict(self) -> dict:
-        return {"report": self.report, "index": self.index, "start": self.start, "end": self.end,
-                "text": self.text, "section": self.section, "statement": self.statement,
-                "statement_scores": self.statement_scores, "polarity": self.polarity,
-                "polarity_scores": self.polarity_scores,
-                "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes),
-                "theme_scores": self.theme_scores}
+        out = {"report": self.report, "index": self.index, "start": self.start, "end": self.end,
+               "text": self.text, "section": self.section, "statement": self.statement,
+               "statement_scores": self.statement_scores, "polarity": self.polarity,
+               "polarity_scores": self.polarity_scores,
+               "quantifiers": [q.as_dict() for q in self.quantifiers], "themes": list(self.themes),
+               "theme_scores": self.theme_scores}
+        if self.decided_by:
+            out["decided_by"] = self.decided_by
+        return out
 
 
 def sentence_input(sentence: Sentence, quantifiers: Iterable[Quantifier], framework: Framework) -> SentenceInput:
@@ -599,7 +605,8 @@ class Classifier:
                 p["statement"] = s.statement_section or "none"
                 p["statement_scores"] = {p["statement"]: 1.0}
         return [Finding(report, s.index, s.start, s.end, s.text, s.section_label, p["statement"],
-                        p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"], p["theme_scores"])
+                        p["statement_scores"], p["polarity"], p["polarity_scores"], q, p["themes"], p["theme_scores"],
+                        p.get("decided_by", ""))
                 for s, q, p in zip(sentences, quants, preds)]
 
 

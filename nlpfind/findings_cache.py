@@ -24,7 +24,7 @@ from .classify import Classifier, Finding
 from .quantify import Quantifier
 from .themes import ThemeAssignment, ThemeInfo
 
-ENTRY_VERSION = 2  # 2: rows carry theme_scores
+ENTRY_VERSION = 3  # 2: rows carry theme_scores; 3: and decided_by
 
 
 @lru_cache(maxsize=1)
@@ -148,10 +148,11 @@ class AssignmentCache:
 def _row(f: Finding) -> list:
     return [f.index, f.start, f.end, f.text, f.section, f.statement, f.statement_scores, f.polarity,
             f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes),
-            f.theme_scores]
+            f.theme_scores, f.decided_by]
 
 
 def _finding(report: str, row: list) -> Finding:
-    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes, t_scores = row
+    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes, t_scores, decided_by = row
     return Finding(report, int(index), int(start), int(end), str(text), str(section), str(statement), dict(s_scores),
-                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes), dict(t_scores))
+                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes), dict(t_scores),
+                   str(decided_by))

@@ -26,9 +26,11 @@ CSV_COLUMNS = ("report", "index", "start", "end", "section", "statement", "state
 
 
 def to_csv(report: ClassifiedReport) -> str:
+    """CSV_COLUMNS, and a last column `decided_by` where the model has a first pass."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
+    decided = any(f.decided_by for f in report.findings)
+    w.writerow(CSV_COLUMNS + (("decided_by",) if decided else ()))
     for f in report.findings:
         w.writerow([f.report, f.index, f.start, f.end, f.section, f.statement,
                     f"{f.statement_scores.get(f.statement, 0):.3f}", f.polarity,
@@ -36,7 +38,7 @@ def to_csv(report: ClassifiedReport) -> str:
                     "; ".join(f"{q.term} [{q.low}-{q.high}]: {q.text}" if q.low is not None else f"{q.term}: {q.text}"
                               for q in f.quantifiers),
                     "; ".join(f.themes), "; ".join(f"{f.theme_scores.get(t, 0):.3f}" for t in f.themes),
-                    plain_text(f.text)])
+                    plain_text(f.text), *([f.decided_by] if decided else [])])
     return buf.getvalue()
 
 
