@@ -1,6 +1,6 @@
 """Prepare the fine-tuning experiment for a GPU machine (run here, on the CPU).
 
-    python eval/finetune/export.py            # writes .gpu/ (git-ignored via .git/info/exclude)
+    python eval/finetune/export.py            # writes .gpu/ (git-ignored)
 
 .gpu/data.jsonl holds every labelled sentence (text as the models read it, labels, the fold it
 is tested in under `nlpfind evaluate`'s GroupKFold, whether it is a home-framework sentence), and

@@ -1,6 +1,7 @@
 """Fine-tune all-MiniLM-L6-v2 on the labelled sentences, per cross-validation fold (GPU machine).
 
     python eval/finetune/finetune.py --data .gpu --out OUT [--epochs 8] [--tasks polarity] [--freeze-embeddings]
+                                     [--train-top N] [--encoder-lr LR]
 
 For each of the folds written by export.py the encoder is fine-tuned on the other folds only
 (heads for the losses named by --tasks, of statement, polarity and themes, on the mean-pooled
@@ -13,7 +14,9 @@ never saw them; with --save-layers also `fold{k}_layers` and `desc{k}_layers`, t
 of on the last layer's. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
 fold. Finally the encoder is fine-tuned on all sentences and saved as float16 safetensors in
 parts of under 16 MB (OUT/final.partN.safetensors); with --freeze-embeddings, `package_encoder.py` makes
-them the folder nlpfind loads (models/minilm-tuned).
+them the folder nlpfind loads (models/minilm-tuned). --train-top N fine-tunes only the top N transformer layers
+(the word embeddings and the layers below frozen), which a CPU can do: about 200 s a fold for the top 2 on this
+2-core machine, 4 epochs (eval/RESULTS.md has what it gave).
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def encode_layers(model, texts, layers: tuple[int, ...], device: str, batch: int
 
 def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, seed: int, max_steps: int | None,
           tasks: tuple[str, ...] = ("statement", "polarity", "themes"), freeze_embeddings: bool = False,
-          train_layers: tuple[int, ...] = ()):
+          train_layers: tuple[int, ...] = (), train_top: int = 0, encoder_lr: float = 4e-5):
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(seed)
@@ -81,6 +84,12 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
     if freeze_embeddings:  # word/position embeddings stay the packaged ones: fewer weights to learn and to ship
         for p in model[0].auto_model.embeddings.parameters():
             p.requires_grad_(False)
+    if train_top:  # only the top layers learn: no backward pass through the rest, so a CPU can fine-tune
+        for p in model[0].auto_model.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in model[0].auto_model.encoder.layer[:-train_top]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
     dim = model.get_sentence_embedding_dimension() * max(1, len(train_layers))
     heads = torch.nn.ModuleDict({"s": torch.nn.Linear(dim, int(y_s.max()) + 1 if len(y_s) else 5),
                                  "p": torch.nn.Linear(dim, 4), "t": torch.nn.Linear(dim, y_t.shape[1])}).to(device)
@@ -91,7 +100,7 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
     ws, wp = balanced(y_s, heads["s"].out_features), balanced(y_p, 4)
     pos = y_t.sum(0).clamp(min=1)
     wt = ((len(y_t) - pos) / pos).clamp(max=20).sqrt().to(device)
-    opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.requires_grad], "lr": 4e-5},
+    opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.requires_grad], "lr": encoder_lr},
                              {"params": heads.parameters(), "lr": 2e-3}], weight_decay=0.01)
     batch = 32
     steps = epochs * math.ceil(len(texts) / batch)
@@ -206,6 +215,9 @@ def main() -> None:
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the packaged word embeddings (not saved)")
     ap.add_argument("--save-layers", default="", help="also save per-fold vectors of these layers side by side, e.g. 3,4,6")
     ap.add_argument("--train-layers", default="", help="heads on these layers' mean token states while fine-tuning")
+    ap.add_argument("--train-top", type=int, default=0,
+                    help="fine-tune only the top N transformer layers (the rest and the word embeddings frozen)")
+    ap.add_argument("--encoder-lr", type=float, default=4e-5, help="the encoder's learning rate (heads: 2e-3)")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows, meta = load(args.data)
@@ -226,7 +238,8 @@ def main() -> None:
         te = np.flatnonzero(fold == k)
         model, heads = train(args.data / "minilm", [texts[i] for i in tr], y_s[tr], y_p[tr], y_t[tr], w[tr],
                              args.epochs, device, seed=k, max_steps=2 if args.quick else None, tasks=tasks,
-                             freeze_embeddings=args.freeze_embeddings, train_layers=train_layers)
+                             freeze_embeddings=args.freeze_embeddings, train_layers=train_layers,
+                             train_top=args.train_top, encoder_lr=args.encoder_lr)
         with torch.no_grad():
             arrays[f"fold{k}"] = model.encode(texts, batch_size=256, normalize_embeddings=True).astype(np.float16)
             arrays[f"desc{k}"] = model.encode(meta["descriptions"], batch_size=256,
@@ -247,6 +260,7 @@ def main() -> None:
                                                            "data_hash": meta["data_hash"], "epochs": args.epochs,
                                                            "tasks": list(tasks), "frozen_embeddings": args.freeze_embeddings,
                                                            "save_layers": list(save_layers_), "train_layers": list(train_layers),
+                                                           "train_top": args.train_top, "encoder_lr": args.encoder_lr,
                                                            "device": torch.cuda.get_device_name() if device == "cuda"
                                                            else "cpu", "torch": torch.__version__}))
     if args.no_final:
@@ -254,7 +268,7 @@ def main() -> None:
     t0 = time.time()
     model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=0,
                      max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings,
-                     train_layers=train_layers)
+                     train_layers=train_layers, train_top=args.train_top, encoder_lr=args.encoder_lr)
     n = save_layers(model, args.out, "final", args.freeze_embeddings)
     print({"final_seconds": round(time.time() - t0, 1), "parts": n}, flush=True)
 
