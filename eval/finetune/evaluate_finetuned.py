@@ -73,8 +73,10 @@ def main(runs: list[Path], write: bool) -> None:
                      f"{' --freeze-embeddings' if meta.get('frozen_embeddings') else ''}"
                      + "".join(f" --{flag.replace('_', '-')} {','.join(map(str, meta[flag]))}"
                                for flag in ("save_layers", "train_layers") if meta.get(flag))
+                     + "".join(f" --{flag.replace('_', '-')} {meta[flag]}" for flag in ("train_top", "encoder_lr")
+                               if meta.get(flag))
                      + f"` on {meta.get('device')} "
-                     f"(torch {meta.get('torch')}), GPU seconds per fold "
+                     f"(torch {meta.get('torch')}), seconds per fold "
                      + ", ".join(str(x["seconds"]) for x in meta["log"]))
     lines = ["## Fine-tuning the encoder (GPU), inside the same grouped cross-validation", "",
              "Commands: `python eval/finetune/export.py`; on the lent GPU: `python eval/finetune/finetune.py --data "

@@ -81,12 +81,10 @@ def train(model_dir: Path, texts, y_s, y_p, y_t, w, epochs: int, device: str, se
     np.random.seed(seed)
     model = SentenceTransformer(str(model_dir), device=device)
     model.float()
-    if freeze_embeddings:  # word/position embeddings stay the packaged ones: fewer weights to learn and to ship
+    if freeze_embeddings or train_top:  # word/position embeddings stay the packaged ones: fewer weights to learn and to ship
         for p in model[0].auto_model.embeddings.parameters():
             p.requires_grad_(False)
     if train_top:  # only the top layers learn: no backward pass through the rest, so a CPU can fine-tune
-        for p in model[0].auto_model.embeddings.parameters():
-            p.requires_grad_(False)
         for layer in model[0].auto_model.encoder.layer[:-train_top]:
             for p in layer.parameters():
                 p.requires_grad_(False)
@@ -219,6 +217,8 @@ def main() -> None:
                     help="fine-tune only the top N transformer layers (the rest and the word embeddings frozen)")
     ap.add_argument("--encoder-lr", type=float, default=4e-5, help="the encoder's learning rate (heads: 2e-3)")
     args = ap.parse_args()
+    if args.train_top:  # --train-top freezes the word embeddings too: record and save the run as such
+        args.freeze_embeddings = True
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows, meta = load(args.data)
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
