@@ -2,9 +2,11 @@
 
     python eval/finetune/evaluate_finetuned.py RUN_DIR [RUN_DIR ...] [--write]
 
-Each RUN_DIR holds fold_embeddings.npz and predictions.json from a GPU run of finetune.py on the
-data export.py wrote. One run, same folds: the usual systems (packaged MiniLM), then minilm-lr and
-nlpfind with each run's per-fold fine-tuned embeddings.
+Each RUN_DIR holds fold_embeddings.npz and predictions.json from a run of finetune.py (GPU or CPU) on
+the data export.py wrote. One run, same folds: the usual systems (packaged MiniLM), then minilm-lr and
+nlpfind with each run's per-fold fine-tuned embeddings, and nlpfind with polarity read from them (alone,
+as their layers side by side, and beside the packaged encoder's vector). A table per framework, then one
+per whole home report (the domain new reports come from).
 --write puts the table into eval/RESULTS.md (section `finetune`).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
 from nlpfind.evaluate import evaluate, update_results_file  # noqa: E402
+from nlpfind.train import description_texts, embed_texts, inputs_for  # noqa: E402
 
 KEYS = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
 
@@ -39,6 +43,7 @@ def main(runs: list[Path], write: bool) -> None:
     base = evaluate(config=config, corpus=corpus)
     rows = [(f"{s.name} (packaged MiniLM)", s.subsets) for s in base.systems]
     notes = []
+    packaged = None  # the packaged encoder's vectors as nlpfind reads them, for the side-by-side row
     for run in runs:
         meta = json.loads((run / "predictions.json").read_text())
         if meta["data_hash"] != corpus.data_hash:
@@ -69,12 +74,28 @@ def main(runs: list[Path], write: bool) -> None:
                                systems=("nlpfind",), fold_polarity_embeddings=fold_layer_embeddings)
             rows.append((f"nlpfind, polarity on the fine-tuned encoder's layers {layers} side by side, statement and "
                          f"themes on the packaged one (fine-tuned per fold: {tag})", layered.systems[0].subsets))
+        if packaged is None:
+            layers_of = tuple(config.embedding_layers)
+            packaged = (embed_texts([i.text for i in inputs_for(sents, framework)], config.embedding_model,
+                                    layers=layers_of),
+                        embed_texts(description_texts(framework), config.embedding_model, layers=layers_of))
+
+        def beside_packaged(k: int, fold_embeddings=fold_embeddings, packaged=packaged):
+            # Both halves unit length, the whole scaled back to unit length: neither encoder outweighs the other.
+            tuned_s, tuned_d = fold_embeddings(k)
+            return tuple(np.hstack([a, b]) / np.sqrt(2) for a, b in zip(packaged, (tuned_s, tuned_d)))
+
+        beside = evaluate(config=replace(config, polarity_embedding_model="minilm-tuned"), corpus=corpus,
+                          systems=("nlpfind",), fold_polarity_embeddings=beside_packaged)
+        rows.append((f"nlpfind, polarity on the packaged encoder's vector and the fine-tuned one side by side, statement "
+                     f"and themes on the packaged one (fine-tuned per fold: {tag})", beside.systems[0].subsets))
         notes.append(f"`--epochs {meta.get('epochs')} --tasks {','.join(tasks)}"
                      f"{' --freeze-embeddings' if meta.get('frozen_embeddings') else ''}"
                      + "".join(f" --{flag.replace('_', '-')} {','.join(map(str, meta[flag]))}"
                                for flag in ("save_layers", "train_layers") if meta.get(flag))
                      + "".join(f" --{flag.replace('_', '-')} {meta[flag]}" for flag in ("train_top", "encoder_lr")
                                if meta.get(flag))
+                     + (f" --seed {meta['seed']}" if meta.get("seed") else "")
                      + f"` on {meta.get('device')} "
                      f"(torch {meta.get('torch')}), seconds per fold "
                      + ", ".join(str(x["seconds"]) for x in meta["log"]))
@@ -91,6 +112,8 @@ def main(runs: list[Path], write: bool) -> None:
              "themes from heads on the packaged MiniLM's; a run with --save-layers adds a fourth, the same with "
              "polarity read from the fine-tuned encoder's layers side by side.", ""]
     lines += domain_tables(rows, {d: dom.count(d) for d in sorted(set(dom))})
+    whole = Counter(s.report for s in sents)
+    lines += domain_tables(rows, {k: whole[k[len("report "):]] for k in base.systems[-1].subsets if k.startswith("report ")})
     publish(lines, t0, "finetune", write)
 
 

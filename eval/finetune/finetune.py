@@ -216,6 +216,7 @@ def main() -> None:
     ap.add_argument("--train-top", type=int, default=0,
                     help="fine-tune only the top N transformer layers (the rest and the word embeddings frozen)")
     ap.add_argument("--encoder-lr", type=float, default=4e-5, help="the encoder's learning rate (heads: 2e-3)")
+    ap.add_argument("--seed", type=int, default=0, help="added to each fit's seed (fold k fits with seed k + SEED)")
     args = ap.parse_args()
     if args.train_top:  # --train-top freezes the word embeddings too: record and save the run as such
         args.freeze_embeddings = True
@@ -237,7 +238,7 @@ def main() -> None:
         tr = np.flatnonzero(fold != k)
         te = np.flatnonzero(fold == k)
         model, heads = train(args.data / "minilm", [texts[i] for i in tr], y_s[tr], y_p[tr], y_t[tr], w[tr],
-                             args.epochs, device, seed=k, max_steps=2 if args.quick else None, tasks=tasks,
+                             args.epochs, device, seed=k + args.seed, max_steps=2 if args.quick else None, tasks=tasks,
                              freeze_embeddings=args.freeze_embeddings, train_layers=train_layers,
                              train_top=args.train_top, encoder_lr=args.encoder_lr)
         with torch.no_grad():
@@ -261,12 +262,13 @@ def main() -> None:
                                                            "tasks": list(tasks), "frozen_embeddings": args.freeze_embeddings,
                                                            "save_layers": list(save_layers_), "train_layers": list(train_layers),
                                                            "train_top": args.train_top, "encoder_lr": args.encoder_lr,
+                                                           "seed": args.seed,
                                                            "device": torch.cuda.get_device_name() if device == "cuda"
                                                            else "cpu", "torch": torch.__version__}))
     if args.no_final:
         return
     t0 = time.time()
-    model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=0,
+    model, _ = train(args.data / "minilm", texts, y_s, y_p, y_t, w, args.epochs, device, seed=args.seed,
                      max_steps=2 if args.quick else None, tasks=tasks, freeze_embeddings=args.freeze_embeddings,
                      train_layers=train_layers, train_top=args.train_top, encoder_lr=args.encoder_lr)
     n = save_layers(model, args.out, "final", args.freeze_embeddings)
