@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,17 +46,7 @@ def main(runs: list[Path], write: bool) -> None:
     notes = []
     packaged = None  # the packaged encoder's vectors as nlpfind reads them, for the side-by-side row
     for run in runs:
-        meta = json.loads((run / "predictions.json").read_text())
-        if meta["data_hash"] != corpus.data_hash:
-            raise SystemExit(f"{run}: made from corpus {meta['data_hash']}, the corpus is now {corpus.data_hash}")
-        arrays = load_arrays(run, meta.get("save_layers") or [])
-
-        def fold_embeddings(k: int, arrays=arrays):
-            return arrays[f"fold{k}"].astype(np.float32), arrays[f"desc{k}"].astype(np.float32)
-
-        def fold_layer_embeddings(k: int, arrays=arrays):
-            return arrays[f"fold{k}_layers"].astype(np.float32), arrays[f"desc{k}_layers"].astype(np.float32)
-
+        meta, fold_embeddings, fold_layer_embeddings = load_run(run, corpus.data_hash)
         tasks = meta.get("tasks") or ["statement", "polarity", "themes"]  # runs before --tasks trained all three
         tag = "+".join(tasks)
         tag += ", word embeddings frozen" if meta.get("frozen_embeddings") else ""
@@ -115,6 +106,23 @@ def main(runs: list[Path], write: bool) -> None:
     whole = Counter(s.report for s in sents)
     lines += domain_tables(rows, {k: whole[k[len("report "):]] for k in base.systems[-1].subsets if k.startswith("report ")})
     publish(lines, t0, "finetune", write)
+
+
+def load_run(run: Path, data_hash: str) -> tuple[dict, Callable, Callable]:
+    """A finetune.py run's notes and its per-fold (sentence, description) vectors, plain and layered, as
+    `evaluate`'s fold_embeddings callables; a run made from another corpus stops the script."""
+    meta = json.loads((run / "predictions.json").read_text())
+    if meta["data_hash"] != data_hash:
+        raise SystemExit(f"{run}: made from corpus {meta['data_hash']}, the corpus is now {data_hash}")
+    arrays = load_arrays(run, meta.get("save_layers") or [])
+
+    def fold_embeddings(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return arrays[f"fold{k}"].astype(np.float32), arrays[f"desc{k}"].astype(np.float32)
+
+    def fold_layer_embeddings(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return arrays[f"fold{k}_layers"].astype(np.float32), arrays[f"desc{k}_layers"].astype(np.float32)
+
+    return meta, fold_embeddings, fold_layer_embeddings
 
 
 def load_arrays(run: Path, layers: list[int]) -> dict[str, np.ndarray]:
