@@ -44,9 +44,9 @@ def side_scores(preds) -> dict[str, np.ndarray]:
             for side in SIDES}
 
 
-def decided(preds) -> dict[str, np.ndarray]:
-    """Whether each sentence was decided a strength (or mixed) / a weakness (or mixed)."""
-    labels = np.array([p["polarity"] for p in preds], dtype=object)
+def decided(labels) -> dict[str, np.ndarray]:
+    """Whether each polarity label is a strength (or mixed) / a weakness (or mixed)."""
+    labels = np.asarray(labels, dtype=object)
     return {side: np.isin(labels, [side, "mixed"]) for side in SIDES}
 
 
@@ -63,7 +63,7 @@ def averaged(a, b, thresholds: list[dict] | None = None, fold_of: np.ndarray | N
         for k, t in enumerate(thresholds):
             rows = np.flatnonzero(fold_of == k)
             labels[rows] = decide_polarity(mean[rows], CLASSES, t)
-    return scores, {side: np.isin(labels, [side, "mixed"]) for side in SIDES}
+    return scores, decided(labels)
 
 
 def recording_thresholds() -> list[dict]:
@@ -105,7 +105,7 @@ def main(runs: list[Path]) -> None:
     chosen = recording_thresholds()
     packaged = evaluate(config=config, corpus=corpus, systems=("nlpfind",), keep_predictions=True).system("nlpfind").predictions
     packaged_thresholds = chosen[:]
-    systems = {"nlpfind (packaged MiniLM)": (side_scores(packaged), decided(packaged))}
+    systems = {"nlpfind (packaged MiniLM)": (side_scores(packaged), decided([p["polarity"] for p in packaged]))}
     for run in runs:
         _, fold_embeddings, _ = load_run(run, corpus.data_hash)
         chosen.clear()
@@ -114,7 +114,7 @@ def main(runs: list[Path]) -> None:
         if len(chosen) != len(packaged_thresholds) or len(chosen) != fold_of.max() + 1:
             raise SystemExit(f"expected one threshold pair per fold, got {len(packaged_thresholds)} and {len(chosen)}")
         mean_thresholds = [{side: (a[side] + b[side]) / 2 for side in SIDES} for a, b in zip(packaged_thresholds, chosen)]
-        systems[f"polarity on {run.name}"] = (side_scores(tuned), decided(tuned))
+        systems[f"polarity on {run.name}"] = (side_scores(tuned), decided([p["polarity"] for p in tuned]))
         systems[f"mean of packaged and {run.name}, argmax"] = averaged(packaged, tuned)
         systems[f"mean of packaged and {run.name}, the two models' thresholds averaged"] = averaged(
             packaged, tuned, mean_thresholds, fold_of)
