@@ -8,7 +8,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[dev]"
+# constraints.txt holds the exact versions the shipped models were trained and tested with.
+.venv/bin/python -m pip install -q "torch==2.13.0" -c constraints.txt
+.venv/bin/python -m pip install -q -e ".[dev]" -c constraints.txt
 # Headless Chromium for the HTML report test of `nlpfind compare` (skipped where it cannot be installed).
 command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) || true; }
