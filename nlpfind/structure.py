@@ -26,6 +26,7 @@ _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
 _INNER_STOP = re.compile(r"[.!?][\"'”’)]*\s+[A-Z]")  # a sentence ends inside the line
 _FIELD_LINE = re.compile(r"^[A-Z][^:.!?]{1,30}:\s+\S")
 _KEY_MESSAGES = re.compile(r"^key messages\b", re.I)
+_URL = re.compile(r"\b(?:https?://|www\.)\S", re.I)
 _LINK_WORDS = re.compile(r"\b(?:and|or|of|the|a|an|to|in|for|with|by|on|at|from|as|that|which|their|its)$", re.I)
 # Enough of a text's end for _LINK_WORDS: its longest word, the character before it (for \b) and
 # a final newline (which `$` allows).
@@ -364,7 +365,9 @@ def parse_blocks(text: str, framework: Framework) -> list[Block]:
                 kind = "heading"  # front matter before any section: title, subtitle, date
             elif _is_heading_text(joined, 12) or (
                     len(lns) == 1 and "," not in joined and _is_heading_text(joined, 30)):
-                kind = "heading"
+                # "Guidance <https://...>", "Website: www...": a reference line, not a heading that would name
+                # the section of the glossary entries after it
+                kind = "label" if _URL.search(label) else "heading"
             else:
                 kind = "paragraph"
         if kind == "contents":

@@ -301,6 +301,22 @@ def test_a_sentence_or_list_that_names_the_statements_opens_no_section(framework
     assert {statement for statement, _ in _statement_sections(text, framework)} == {None}
 
 
+def test_a_short_line_with_a_web_address_is_no_heading_and_no_sentence(framework):
+    """A glossary entry with a link keeps the glossary's section for the entries after it."""
+    text = ("Glenarden joint inspection report\n\nAppendix 2: Terms we use\n\n"
+            "Family group conferencing is a meeting at which a family plans with staff how to keep a child safe.\n\n"
+            "Local practice guidance <https://www.example.org/glenarden/practice-guidance/>\n\n"
+            "Team around the child is the group of staff who support one child and meet to review the plan.\n\n"
+            "Website: www.example.org\n")
+    blocks = parse_blocks(text, framework)
+    kinds = {text[b.start:b.end]: b.kind for b in blocks}
+    assert kinds["Local practice guidance <https://www.example.org/glenarden/practice-guidance/>"] == "label"
+    assert kinds["Website: www.example.org"] == "label"
+    last_entry = next(b for b in blocks if text[b.start:b.end].startswith("Team around the child"))
+    assert last_entry.kind == "paragraph" and last_entry.section == ("Appendix 2: Terms we use",)
+    assert not any("example.org" in s.text for s in segment(text, framework))
+
+
 def test_a_short_subheading_that_shares_a_titles_words_is_no_statement(framework):
     # "children", "young", "people" open statements 1 and 2 alike; too few words to tell which
     assert framework.statement_for_heading("Children and young people") is None
