@@ -30,24 +30,42 @@ from nlpfind.evaluate import evaluate, score  # noqa: E402
 NOT_A_PARTNERSHIP = ("-", "Scotland")
 
 
+def subset_metrics(sents, preds, idx, framework) -> dict[str, float]:
+    """`nlpfind evaluate`'s four metrics on the sentences at `idx` (held-out predictions `preds`)."""
+    metrics, _, _ = score([sents[i].statement for i in idx], [preds[i]["statement"] for i in idx],
+                          [sents[i].polarity for i in idx], [preds[i]["polarity"] for i in idx],
+                          [tuple(sents[i].themes) for i in idx], [tuple(preds[i]["themes"]) for i in idx], framework)
+    return metrics
+
+
 def side_counts(gold: np.ndarray, pred: np.ndarray, side: str) -> tuple[int, int, int]:
     """True positives, false positives and false negatives of one binary side (mixed counts for both)."""
     g, p = np.isin(gold, (side, "mixed")), np.isin(pred, (side, "mixed"))
     return int((g & p).sum()), int((~g & p).sum()), int((g & ~p).sum())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def held_out(corpus, config, framework) -> tuple[list[dict], np.ndarray]:
+    """nlpfind's held-out predictions in `nlpfind evaluate`'s folds, and which sentences are the framework's own."""
+    preds = evaluate(config=config, corpus=corpus, systems=("nlpfind",), keep_predictions=True,
+                     progress=lambda m: print(m, file=sys.stderr)).system("nlpfind").predictions
+    domain = {r.report: (r.framework or framework.id) for r in corpus.reports}
+    return preds, np.array([domain.get(s.report, framework.id) == framework.id for s in corpus.sentences])
+
+
+def config_and_corpus(description: str):
+    """The command line's `--config` (default configs/train.toml) read, with its framework and the labelled corpus."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "train.toml")
     args = parser.parse_args()
     config = load_train_config(args.config)
     framework = load_framework(config.framework)
-    corpus = load_corpus(None, framework)
-    preds = evaluate(config=config, corpus=corpus, systems=("nlpfind",), keep_predictions=True,
-                     progress=lambda m: print(m, file=sys.stderr)).system("nlpfind").predictions
-    domain = {r.report: (r.framework or framework.id) for r in corpus.reports}
+    return args, config, framework, load_corpus(None, framework)
+
+
+def main() -> None:
+    args, config, framework, corpus = config_and_corpus(__doc__)
+    preds, home = held_out(corpus, config, framework)
     sents = corpus.sentences
-    home = np.array([domain.get(s.report, framework.id) == framework.id for s in sents])
     national = np.array([s.partnership in NOT_A_PARTNERSHIP for s in sents])
     gold_pol = np.array([s.polarity for s in sents])
     pred_pol = np.array([p["polarity"] for p in preds])
@@ -60,9 +78,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, mask in groups.items():
         idx = np.flatnonzero(mask)
-        metrics, _, _ = score([sents[i].statement for i in idx], [preds[i]["statement"] for i in idx],
-                              list(gold_pol[idx]), list(pred_pol[idx]), [tuple(sents[i].themes) for i in idx],
-                              [tuple(preds[i]["themes"]) for i in idx], framework)
+        metrics = subset_metrics(sents, preds, idx, framework)
         gold = [int((gold_pol[idx] == lab).sum()) for lab in ("strength", "weakness", "mixed")]
         counts = {side: side_counts(gold_pol[idx], pred_pol[idx], side) for side in ("strength", "weakness")}
         # An F1 with nothing to find is undefined, not 0: every sentence of the national pages is neutral and "none".

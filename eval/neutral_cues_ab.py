@@ -12,7 +12,6 @@ Prints both rows, on all Scottish sentences and on partnership documents only; n
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import sys
@@ -24,16 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nlpfind.features as features  # noqa: E402
-from nlpfind.config import load_framework, load_train_config  # noqa: E402
-from nlpfind.corpus import load_corpus  # noqa: E402
-from nlpfind.evaluate import evaluate, score  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "eval"))
+from error_sources import NOT_A_PARTNERSHIP, config_and_corpus, held_out, subset_metrics  # noqa: E402
 
 #: phrases of definitions, method and attribution (written from the guide's description of neutral sentences)
 NEUTRAL_CUES = ("means", "is applied", "will apply", "describes", "defined as", "refers to", "we will", "will be",
                 "aims to", "aim to", "how good is", "how well", "quality indicator", "quality indicators",
                 "evaluation of", "said", "says", "commented", "added", "chief executive", "councillor",
                 "spokesperson", "spokesman", "spokeswoman")
-NOT_A_PARTNERSHIP = ("-", "Scotland")
 KEYS = ("statement_macro_f1", "strength_f1", "weakness_f1", "themes_micro_f1")
 
 
@@ -50,33 +48,21 @@ def with_neutral_cues(original):
 
 
 def scores(corpus, config, framework) -> dict[str, dict[str, float]]:
-    preds = evaluate(config=config, corpus=corpus, systems=("nlpfind",), keep_predictions=True).system("nlpfind").predictions
-    domain = {r.report: (r.framework or framework.id) for r in corpus.reports}
+    preds, home = held_out(corpus, config, framework)
     sents = corpus.sentences
-    home = [domain.get(s.report, framework.id) == framework.id for s in sents]
+    keep = {"Scottish": home,
+            "partnership documents": [h and s.partnership not in NOT_A_PARTNERSHIP for h, s in zip(home, sents)],
+            "north-ayrshire-2022": [s.report == "north-ayrshire-2022" for s in sents]}
     out = {}
-    for name, keep in (("Scottish", home),
-                       ("partnership documents", [h and s.partnership not in NOT_A_PARTNERSHIP for h, s in zip(home, sents)])):
-        idx = [i for i, k in enumerate(keep) if k]
-        out[name], _, _ = score([sents[i].statement for i in idx], [preds[i]["statement"] for i in idx],
-                                [sents[i].polarity for i in idx], [preds[i]["polarity"] for i in idx],
-                                [tuple(sents[i].themes) for i in idx], [tuple(preds[i]["themes"]) for i in idx], framework)
-    report = "north-ayrshire-2022"
-    idx = [i for i, s in enumerate(sents) if s.report == report]
-    if idx:
-        out[report], _, _ = score([sents[i].statement for i in idx], [preds[i]["statement"] for i in idx],
-                                  [sents[i].polarity for i in idx], [preds[i]["polarity"] for i in idx],
-                                  [tuple(sents[i].themes) for i in idx], [tuple(preds[i]["themes"]) for i in idx], framework)
+    for name, mask in keep.items():
+        idx = [i for i, k in enumerate(mask) if k]
+        if idx:
+            out[name] = subset_metrics(sents, preds, idx, framework)
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "train.toml")
-    args = parser.parse_args()
-    config = load_train_config(args.config)
-    framework = load_framework(config.framework)
-    corpus = load_corpus(None, framework)
+    _, config, framework, corpus = config_and_corpus(__doc__)
     rows = {"as shipped": scores(corpus, config, framework)}
     features.cue_counts = with_neutral_cues(features.cue_counts)
     rows["+ neutral cues"] = scores(corpus, config, framework)
