@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
 from nlpfind.evaluate import evaluate, score  # noqa: E402
+from nlpfind.train import home_mask  # noqa: E402
 
 #: manifest `partnership` values of documents about no partnership (national pages, grading scales)
 NOT_A_PARTNERSHIP = ("-", "Scotland")
@@ -48,8 +49,7 @@ def held_out(corpus, config, framework) -> tuple[list[dict], np.ndarray]:
     """nlpfind's held-out predictions in `nlpfind evaluate`'s folds, and which sentences are the framework's own."""
     preds = evaluate(config=config, corpus=corpus, systems=("nlpfind",), keep_predictions=True,
                      progress=lambda m: print(m, file=sys.stderr)).system("nlpfind").predictions
-    domain = {r.report: (r.framework or framework.id) for r in corpus.reports}
-    return preds, np.array([domain.get(s.report, framework.id) == framework.id for s in corpus.sentences])
+    return preds, np.array(home_mask(corpus, framework))
 
 
 def config_and_corpus(description: str):

@@ -88,8 +88,7 @@ def main(runs: list[Path]) -> None:
     framework = load_framework(config.framework)
     corpus = load_corpus(None, framework)
     sents = corpus.sentences
-    by_report = {r.report: (r.framework or framework.id) for r in corpus.reports}
-    home = np.array([by_report.get(s.report, framework.id) == framework.id for s in sents])
+    home = np.array(train_module.home_mask(corpus, framework))
     sizes = Counter(s.report for s, h in zip(sents, home) if h)
     subsets = {framework.id: home}
     subsets.update({w: np.array([s.report == w for s in sents]) for w, n in sorted(sizes.items()) if n >= WHOLE_REPORT_MIN})
