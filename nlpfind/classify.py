@@ -117,9 +117,19 @@ class FindingModel:
 
     @property
     def polarity_thresholds(self) -> dict[str, float] | None:
-        """The strength / weakness thresholds of the model that decides polarity (its polarity model, if any);
-        None: the most likely class decides."""
+        """The strength / weakness thresholds of the model that decides polarity (its polarity model, if any, or
+        the mean of both models' where their probabilities are averaged); None: the most likely class decides."""
+        if self.averages_polarity:
+            own, other = self.meta.get("polarity_thresholds"), self.polarity_model.meta.get("polarity_thresholds")
+            if own and other:
+                return {side: (own[side] + other[side]) / 2 for side in own}
+            return None
         return (self.polarity_model or self).meta.get("polarity_thresholds")
+
+    @property
+    def averages_polarity(self) -> bool:
+        """Whether polarity is the mean of this model's and its polarity model's probabilities."""
+        return self.polarity_model is not None and bool(self.meta.get("polarity_average"))
 
     def uses_embeddings(self) -> bool:
         f = self.featurizer
@@ -141,8 +151,16 @@ class FindingModel:
                        polarity_embeddings: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
         """Polarity probabilities (section prior applied) and their classes, from the polarity model if any
         (on `polarity_embeddings` when given, else on its own encoder's)."""
-        if self.polarity_model is not None:
-            return self.polarity_model.polarity_proba(inputs, self.polarity_model.features(inputs, polarity_embeddings))
+        if self.polarity_model is None:
+            return self._own_polarity_proba(inputs, X)
+        pp, classes = self.polarity_model.polarity_proba(inputs, self.polarity_model.features(inputs, polarity_embeddings))
+        if not self.averages_polarity:
+            return pp, classes
+        own_pp, own_classes = self._own_polarity_proba(inputs, X)
+        return (pp + own_pp[:, [own_classes.index(c) for c in classes]]) / 2, classes
+
+    def _own_polarity_proba(self, inputs: Sequence[SentenceInput], X=None) -> tuple[np.ndarray, list[str]]:
+        """This model's own polarity head's probabilities (section prior applied) and classes."""
         if X is None:
             X = self.features(inputs)
         pp = apply_prior(self.polarity_head.predict_proba(X), self.polarity_head.classes_,

@@ -416,6 +416,9 @@ class TrainConfig:
     #: strength and weakness decided by thresholds on P(strength) + P(mixed) and P(weakness) + P(mixed), chosen for
     #: F1 by an inner cross-validation at training time, rather than by the most likely of the four classes
     polarity_thresholds: bool = False
+    #: with a polarity model (`polarity_embedding_model`): polarity from the mean of its probabilities and this
+    #: model's own polarity head's, decided by the mean of the two models' thresholds (an ensemble of the two encoders)
+    polarity_average: bool = False
     #: another train config whose model classifies every sentence first; this config's model classifies again only
     #: those the first is unsure of. In the file, a path relative to the file's folder; loaded, a name in configs/
     #: or an absolute path. "" means none
@@ -488,6 +491,12 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     if not 0 < values.get("first_pass_confidence", 0.5) < 1:
         raise ConfigError(f"{where} [train]: key 'first_pass_confidence' must be between 0 and 1, "
                           f"got {values['first_pass_confidence']}")
+    if values.get("polarity_average") and not TrainConfig(**{k: v for k, v in values.items()
+                                                             if k in ("embedding_model", "polarity_embedding_model")}
+                                                          ).separate_polarity:
+        raise ConfigError(f"{where} [train]: key 'polarity_average' averages two polarity models and needs "
+                          "'polarity_embedding_model' set to another encoder than 'embedding_model' (e.g. \"minilm-tuned\"); "
+                          "set it, or set polarity_average = false")
     if values.get("first_pass"):
         values["first_pass"] = str(_first_pass_path(path, values["first_pass"], values.get("framework", defaults.framework)))
     return TrainConfig(**values)

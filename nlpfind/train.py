@@ -84,7 +84,10 @@ def fit_model(inputs: Sequence[SentenceInput], embeddings: np.ndarray | None, st
         meta["theme_statement_floor"] = config.theme_statement_floor
         meta["statement_given_theme"] = statement_given_theme(statements, themes, framework.theme_ids,
                                                               [str(c) for c in st.classes_], sw)
-    if config.polarity_thresholds and not config.separate_polarity:  # else the polarity model decides, with its own
+    if config.polarity_average:
+        meta["polarity_average"] = True
+    # With a polarity model, that model decides with its own thresholds, unless the two models' votes are averaged
+    if config.polarity_thresholds and (not config.separate_polarity or config.polarity_average):
         hints = [i.section_polarity for i in inputs]
         thresholds = choose_polarity_thresholds(X_other, polarities, hints, config, sw, home, groups)
         if thresholds:
@@ -189,8 +192,9 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     if any(is_tuned_encoder(m) for m in (config.embedding_model, config.polarity_embedding_model) if m):
         cross_validate = False  # the encoder saw every labelled sentence: CV here would overstate (see evaluate)
         if metrics is None:
-            metrics = {"note": "not cross-validated here: the encoder was fine-tuned on this corpus; per-fold "
-                               "fine-tuned results are in eval/RESULTS.md (section finetune)"}
+            metrics = {"note": "not cross-validated here: the encoder was fine-tuned on this corpus; results with the "
+                               "encoder fine-tuned per fold: eval/finetune/evaluate_tuned.py, eval/RESULTS.md "
+                               "(section tuned)"}
     if cross_validate and metrics is None and len({s.partnership for s in corpus.sentences}) >= 2:
         from .evaluate import evaluate
 
@@ -243,7 +247,7 @@ def polarity_config(config: TrainConfig) -> TrainConfig:
     fine-tuned encoder was tuned, and cross-validated, on its mean-pooled last layer), without theme terms (only
     its polarity head is used, and the terms are for theme heads: matching them there was work done twice)."""
     return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="",
-                   embedding_layers=(), theme_term_weight=0.0)
+                   embedding_layers=(), theme_term_weight=0.0, polarity_average=False)
 
 
 def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:
@@ -268,13 +272,17 @@ def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None
         + (f"; layers {', '.join(map(str, config.embedding_layers))} mean-pooled side by side"
            if config.embedding_layers else ""),
         *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
-           "themes by this one"] if config.polarity_embedding_model else []),
+           "themes by this one"] if config.polarity_embedding_model and not config.polarity_average else []),
+        *([f"- polarity: the mean of this model's polarity probabilities and those of the model in `polarity/` (on "
+           f"`{config.polarity_embedding_model}`), decided by the mean of the two models' thresholds; statement and "
+           "themes by this one"] if config.polarity_average else []),
         *([f"- first pass: the model in `first-pass/` (`{config.first_pass}`, on "
            f"`{config.first_pass_config.embedding_model}`) classifies every sentence; this model classifies again "
            f"those whose statement or polarity probability is under {config.first_pass_confidence}"]
           if config.first_pass else []),
-        *([f"- polarity: mixed where most likely; else strength where P(strength) + P(mixed) reaches {t['strength']}, "
-           f"weakness where P(weakness) + P(mixed) reaches {t['weakness']} (the more likely where both do), else "
+        *([f"- polarity: mixed where most likely; else strength where P(strength) + P(mixed) reaches "
+           f"{round(t['strength'], 4)}, weakness where P(weakness) + P(mixed) reaches {round(t['weakness'], 4)} (the "
+           "more likely where both do), else "
            "neutral (thresholds chosen for F1 by grouped inner cross-validation)"]
           if (t := polarity_thresholds) else []),
         *([f"- themes: a theme is left off a sentence where the sum over statements of P(statement) x "

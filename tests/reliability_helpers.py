@@ -159,11 +159,12 @@ def write_fast_config(path: Path) -> Path:
 
 
 def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), theme_term_weight: float = 0.0,
-                     polarity_thresholds: bool = False, theme_statement_floor: float = 0.0):
+                     polarity_thresholds: bool = False, theme_statement_floor: float = 0.0, **settings):
     """A FindingModel fitted on the invented reports' sentences, without embeddings (seconds, no MiniLM);
     `embedded`: with the embeddings of that model (a static model's folder is fast), of its `layers`;
     `polarity_thresholds`: with strength and weakness thresholds chosen by CV grouped by report;
-    `theme_statement_floor`: with the rule that leaves off themes that do not go with the predicted statement."""
+    `theme_statement_floor`: with the rule that leaves off themes that do not go with the predicted statement;
+    `settings`: other TrainConfig values."""
     from nlpfind.classify import sentence_input
     from nlpfind.config import TrainConfig, load_framework
     from nlpfind.quantify import QuantifierTagger
@@ -190,7 +191,7 @@ def train_tiny_model(embedded: str | None = None, layers: tuple[int, ...] = (), 
                          None)
     config = TrainConfig(embedding_weight=0, similarity_weight=0, embedding_model="static",
                          theme_term_weight=theme_term_weight, polarity_thresholds=polarity_thresholds,
-                         theme_statement_floor=theme_statement_floor)
+                         theme_statement_floor=theme_statement_floor, **settings)
     return fit_model(inputs, None, st, po, th, fw, config, None, groups=groups)
 
 

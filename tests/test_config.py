@@ -275,6 +275,10 @@ def test_train_config_values(tmp_path):
     ("[train]\nembedding_layers = 3\n", r"key 'embedding_layers' expected list, got int"),
     ("[train]\ntheme_term_weight = -1.0\n", r"key 'theme_term_weight' must be >= 0, got -1.0"),
     ('[train]\npolarity_thresholds = "yes"\n', r"key 'polarity_thresholds' expected bool, got str"),
+    ("[train]\npolarity_average = true\n", r"key 'polarity_average' averages two polarity models and needs "
+                                            r"'polarity_embedding_model' set"),
+    ('[train]\npolarity_average = true\npolarity_embedding_model = "minilm"\n', r"'polarity_embedding_model' set to "
+                                                                              r"another encoder"),
 ])
 def test_bad_train_config(tmp_path, body, expected):
     path = tmp_path / "train.toml"

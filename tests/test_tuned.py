@@ -145,6 +145,59 @@ def test_a_model_with_a_polarity_model_round_trips(tmp_path):
     assert FindingModel.from_disk(tmp_path / "hybrid").meta["fingerprint"] != before
 
 
+def test_averaged_polarity_is_the_mean_of_both_models_decided_by_their_mean_thresholds(tmp_path):
+    """`polarity_average`: the polarity probabilities are the mean of the model's own polarity head's and its polarity
+    model's, and the strength / weakness thresholds the mean of the two models' own; saved and loaded as such."""
+    import numpy as np
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import FindingModel, decide_polarity
+    from nlpfind.features import SentenceInput
+
+    inputs = [SentenceInput("Most plans were reviewed on time and were of a good quality.", "Statement 2", "2"),
+              SentenceInput("Chronologies were weak in a few records.", "Statement 1", "1"),
+              SentenceInput("The inspection took place in May.", "", None)]
+    own = train_tiny_model(polarity_thresholds=True)
+    other = _always_weakness(train_tiny_model(polarity_thresholds=True))
+    other.meta["polarity_thresholds"] = {"strength": 0.2, "weakness": 0.6}
+    hybrid = train_tiny_model(polarity_thresholds=True)
+    hybrid.polarity_model = other
+    assert hybrid.polarity_thresholds == other.meta["polarity_thresholds"]  # without averaging the polarity model decides
+    hybrid.meta["polarity_average"] = True
+    mine = own.meta["polarity_thresholds"]
+    assert hybrid.polarity_thresholds == {side: (mine[side] + other.meta["polarity_thresholds"][side]) / 2
+                                          for side in ("strength", "weakness")}
+    hybrid.to_disk(tmp_path / "hybrid")
+    loaded = FindingModel.from_disk(tmp_path / "hybrid")
+    assert loaded.averages_polarity and loaded.polarity_thresholds == hybrid.polarity_thresholds
+    got = loaded.predict(inputs)
+    alone, weak = own.predict(inputs), other.predict(inputs)
+    for g, a, w in zip(got, alone, weak):
+        for c in g["polarity_scores"]:
+            assert np.isclose(g["polarity_scores"][c], (a["polarity_scores"][c] + w["polarity_scores"][c]) / 2, atol=2e-4)
+        assert (g["statement"], g["themes"]) == (a["statement"], a["themes"])  # statement and themes stay its own
+    classes = list(got[0]["polarity_scores"])
+    mean = np.array([[(a["polarity_scores"][c] + w["polarity_scores"][c]) / 2 for c in classes]
+                     for a, w in zip(alone, weak)])
+    assert [p["polarity"] for p in got] == decide_polarity(mean, classes, hybrid.polarity_thresholds)
+    assert [p["polarity"] for p in alone] != [p["polarity"] for p in got]  # the always-weakness vote moved some
+
+
+def test_fit_model_chooses_both_models_thresholds_when_polarity_is_averaged():
+    """Without averaging the polarity model alone decides, so the main model chooses no thresholds; with it, both do."""
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.config import TrainConfig
+    from nlpfind.train import polarity_config
+
+    config = TrainConfig(polarity_embedding_model="minilm-tuned", polarity_thresholds=True, polarity_average=True)
+    assert not polarity_config(config).polarity_average and polarity_config(config).polarity_thresholds
+    averaged = train_tiny_model(polarity_thresholds=True, polarity_embedding_model="minilm", polarity_average=True)
+    assert averaged.meta["polarity_average"] and set(averaged.meta["polarity_thresholds"]) == {"strength", "weakness"}
+    alone = train_tiny_model(polarity_thresholds=True, polarity_embedding_model="minilm")
+    assert "polarity_thresholds" not in alone.meta and "polarity_average" not in alone.meta
+
+
 def test_a_missing_polarity_model_is_a_model_error(tmp_path):
     import shutil as sh
 
