@@ -372,6 +372,11 @@ class FindingModel:
         if "first_pass" in parts and not (_is_number(confidence) and 0 < confidence < 1):
             raise ModelError(f"{path / 'meta.json'}: first_pass_confidence expected a number between 0 and 1, got "
                              f"{confidence!r}; retrain")
+        if "polarity_average" in meta and (not isinstance(meta["polarity_average"], bool)
+                                           or (meta["polarity_average"] and "polarity_model" not in parts)):
+            raise ModelError(f"{path / 'meta.json'}: polarity_average expected true (with a polarity model in "
+                             f"{POLARITY_DIR}/) or false, got {meta['polarity_average']!r}"
+                             + ("" if "polarity_model" in parts else " and no polarity model") + "; retrain")
         thresholds = meta.get("polarity_thresholds")
         if thresholds is not None and not (
                 isinstance(thresholds, dict) and set(thresholds) == {"strength", "weakness"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -491,9 +491,8 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     if not 0 < values.get("first_pass_confidence", 0.5) < 1:
         raise ConfigError(f"{where} [train]: key 'first_pass_confidence' must be between 0 and 1, "
                           f"got {values['first_pass_confidence']}")
-    if values.get("polarity_average") and not TrainConfig(**{k: v for k, v in values.items()
-                                                             if k in ("embedding_model", "polarity_embedding_model")}
-                                                          ).separate_polarity:
+    encoders = {k: values[k] for k in ("embedding_model", "polarity_embedding_model") if k in values}
+    if values.get("polarity_average") and not replace(defaults, **encoders).separate_polarity:
         raise ConfigError(f"{where} [train]: key 'polarity_average' averages two polarity models and needs "
                           "'polarity_embedding_model' set to another encoder than 'embedding_model' (e.g. \"minilm-tuned\"); "
                           "set it, or set polarity_average = false")

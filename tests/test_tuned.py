@@ -183,6 +183,27 @@ def test_averaged_polarity_is_the_mean_of_both_models_decided_by_their_mean_thre
     assert [p["polarity"] for p in alone] != [p["polarity"] for p in got]  # the always-weakness vote moved some
 
 
+@pytest.mark.parametrize("value, with_polarity_model", [("yes", True), (True, False)])
+def test_a_bad_polarity_average_is_a_model_error(tmp_path, value, with_polarity_model):
+    import json
+
+    from reliability_helpers import train_tiny_model
+
+    from nlpfind.classify import FindingModel
+    from nlpfind.errors import ModelError
+
+    model = train_tiny_model()
+    if with_polarity_model:
+        model.polarity_model = train_tiny_model()
+    model.to_disk(tmp_path / "m")
+    meta_path = tmp_path / "m" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps({**meta, "polarity_average": value}), encoding="utf-8")
+    with pytest.raises(ModelError, match="polarity_average expected true") as info:
+        FindingModel.from_disk(tmp_path / "m")
+    assert str(meta_path) in str(info.value) and "\n" not in str(info.value)
+
+
 def test_fit_model_chooses_both_models_thresholds_when_polarity_is_averaged():
     """Without averaging the polarity model alone decides, so the main model chooses no thresholds; with it, both do."""
     from reliability_helpers import train_tiny_model
