@@ -49,7 +49,6 @@ def main() -> None:
         print(f"cross-validating {config.embedding_model} ...", file=sys.stderr, flush=True)
         runs.append(evaluate(config=config, corpus=corpus, systems=("nlpfind",)))
     base, other = (r.system("nlpfind") for r in runs)
-    partnerships = np.array([s.partnership for s in corpus.sentences], dtype=object)
     subsets = [runs[0].primary] + [k for k in runs[0].subset_sizes if k.startswith("report ")]
     lines = [
         ("## The fast path against the MiniLM path: paired gaps (issue 5)" if Path(args.other).stem == "train-fast"
@@ -61,19 +60,7 @@ def main() -> None:
         f"{MIN_CLUSTERS}, else sentences). Issue 5 allows a gap of -0.01 on statement, strength and weakness.", "",
         "| subset | resampled | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS),
     ]
-    framework_of = {r.report: (r.framework or framework.id) for r in corpus.reports}
-    for sub in subsets:
-        idx = np.array([i for i, s in enumerate(corpus.sentences) if _in_subset(s, sub, framework_of, framework.id)])
-        units = partnerships[idx] if len(set(partnerships[idx])) >= MIN_CLUSTERS else np.arange(len(idx)).astype(str)
-        weights, index = bootstrap_weights(units)
-        a, b = bootstrap_metrics(base.counts[idx], weights, index), bootstrap_metrics(other.counts[idx], weights, index)
-        cells = []
-        for k in KEYS:
-            gap = other.subsets[sub][k] - base.subsets[sub][k]
-            lo, hi = interval(b[k] - a[k])
-            cells.append(f"{gap:+.3f} ({lo:+.3f} to {hi:+.3f})")
-        unit = "partnerships" if len(set(partnerships[idx])) >= MIN_CLUSTERS else "sentences"
-        lines.append(f"| {sub} | {len(set(units))} {unit} | " + " | ".join(cells) + " |")
+    lines += gap_rows(corpus, framework.id, base, other, subsets)
     lines += ["", "Scores: " + "; ".join(
         f"`{name}` " + " / ".join(f"{r.system('nlpfind').subsets[runs[0].primary][k]:.3f}" for k in KEYS)
         for name, r in ((args.base, runs[0]), (args.other, runs[1])))
@@ -83,6 +70,27 @@ def main() -> None:
     print(text)
     stem = Path(args.other).stem
     update_results_file(ROOT / "eval" / "RESULTS.md", "fast-gap" if stem == "train-fast" else f"gap-{stem}", text)
+
+
+def gap_rows(corpus, home: str, base, other, subsets: list[str]) -> list[str]:
+    """One markdown row per subset: each metric's gap (`other` minus `base`, two SystemResults of `nlpfind evaluate`
+    on the same folds) with its paired-bootstrap 95% interval."""
+    partnerships = np.array([s.partnership for s in corpus.sentences], dtype=object)
+    framework_of = {r.report: (r.framework or home) for r in corpus.reports}
+    rows = []
+    for sub in subsets:
+        idx = np.array([i for i, s in enumerate(corpus.sentences) if _in_subset(s, sub, framework_of, home)])
+        units = partnerships[idx] if len(set(partnerships[idx])) >= MIN_CLUSTERS else np.arange(len(idx)).astype(str)
+        weights, index = bootstrap_weights(units)
+        a, b = bootstrap_metrics(base.counts[idx], weights, index), bootstrap_metrics(other.counts[idx], weights, index)
+        cells = []
+        for k in KEYS:
+            gap = other.subsets[sub][k] - base.subsets[sub][k]
+            lo, hi = interval(b[k] - a[k])
+            cells.append(f"{gap:+.3f} ({lo:+.3f} to {hi:+.3f})")
+        unit = "partnerships" if len(set(partnerships[idx])) >= MIN_CLUSTERS else "sentences"
+        rows.append(f"| {sub} | {len(set(units))} {unit} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def _in_subset(sentence, subset: str, framework_of: dict[str, str], home: str) -> bool:

@@ -21,8 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval" / "finetune"))
+sys.path.insert(0, str(ROOT / "eval"))
 
 from evaluate_finetuned import load_run, publish  # noqa: E402
+from fast_gap import KEYS as GAP_KEYS  # noqa: E402
+from fast_gap import gap_rows  # noqa: E402
 
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
@@ -49,7 +52,10 @@ def main() -> None:
     framework = load_framework(default.framework)
     corpus = load_corpus(None, framework)
     t0 = time.time()
-    base = evaluate(config=default, corpus=corpus, systems=("nlpfind",)).system("nlpfind").subsets
+    base_result = evaluate(config=default, corpus=corpus, systems=("nlpfind",))
+    base = base_result.system("nlpfind").subsets
+    gap_subsets = [k for k in base_result.subset_sizes if k != "all"]
+    gaps = []
     config_name = args.config.relative_to(ROOT) if args.config.resolve().is_relative_to(ROOT) else args.config
     lines = [f"## `{config_name}` cross-validated with the encoder fine-tuned per fold", "",
              f"`python eval/finetune/evaluate_tuned.py {' '.join('RUN' for _ in args.runs)} --config {config_name}` on "
@@ -63,14 +69,20 @@ def main() -> None:
     runs = []
     for run in args.runs:
         meta, fold_embeddings, _ = load_run(run, corpus.data_hash)
-        tuned = evaluate(config=tuned_config, corpus=corpus, systems=("nlpfind",),
-                         fold_polarity_embeddings=fold_embeddings).system("nlpfind").subsets
+        tuned_result = evaluate(config=tuned_config, corpus=corpus, systems=("nlpfind",),
+                                fold_polarity_embeddings=fold_embeddings).system("nlpfind")
+        tuned = tuned_result.subsets
+        gaps += [f"| run {len(runs) + 1}, {r[2:]}" for r in gap_rows(corpus, framework.id, base_result.system("nlpfind"),
+                                                                      tuned_result, gap_subsets)]
         lines.append(row(f"nlpfind, `{config_name}`, encoder fine-tuned per fold: run {len(runs) + 1}", tuned))
         print(lines[-1], flush=True)
         settings = {k: meta.get(k) for k in ("epochs", "tasks", "train_top", "encoder_lr", "seed", "device", "torch")}
         runs.append(f"run {len(runs) + 1}: {json.dumps(settings)}, seconds per fold "
                     + ", ".join(str(x["seconds"]) for x in meta["log"]))
-    lines += ["", "Runs (finetune.py settings): " + "; ".join(runs) + ".", ""]
+    lines += ["", f"Paired gaps, `{config_name}` minus `configs/train.toml`, with 95% intervals by a paired bootstrap "
+              "of partnerships (of sentences, for a whole report), as `eval/fast_gap.py` computes them:", "",
+              "| run, subset | resampled | " + " | ".join(GAP_KEYS) + " |", "|---|---|" + "---|" * len(GAP_KEYS), *gaps,
+              "", "Runs (finetune.py settings): " + "; ".join(runs) + ".", ""]
     publish(lines, t0, "tuned", args.write)
 
 
