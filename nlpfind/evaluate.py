@@ -220,7 +220,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                           f"{tuned_name!r} was "
                           "fine-tuned on the labelled corpus, so cross-validating it here would score sentences its "
                           "encoder already saw; "
-                          "per-fold fine-tuning is in eval/finetune (results in eval/RESULTS.md)")
+                          "cross-validate it with the encoder fine-tuned per fold: eval/finetune/finetune.py --no-final, "
+                          "then eval/finetune/evaluate_tuned.py (results in eval/RESULTS.md)")
     framework = load_framework(config.framework)
     corpus = corpus or load_corpus(corpus_dir, framework, report_dirs)
     sents = corpus.sentences
