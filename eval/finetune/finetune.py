@@ -1,7 +1,7 @@
-"""Fine-tune all-MiniLM-L6-v2 on the labelled sentences, per cross-validation fold (GPU machine).
+"""Fine-tune all-MiniLM-L6-v2 on the labelled sentences, per cross-validation fold (GPU, or CPU with --train-top).
 
     python eval/finetune/finetune.py --data .gpu --out OUT [--epochs 8] [--tasks polarity] [--freeze-embeddings]
-                                     [--train-top N] [--encoder-lr LR]
+                                     [--train-top N] [--encoder-lr LR] [--no-final | --final-only]
 
 For each of the folds written by export.py the encoder is fine-tuned on the other folds only
 (heads for the losses named by --tasks, of statement, polarity and themes, on the mean-pooled
@@ -16,7 +16,9 @@ fold. Finally the encoder is fine-tuned on all sentences and saved as float16 sa
 parts of under 16 MB (OUT/final.partN.safetensors); with --freeze-embeddings, `package_encoder.py` makes
 them the folder nlpfind loads (models/minilm-tuned). --train-top N fine-tunes only the top N transformer layers
 (the word embeddings and the layers below frozen), which a CPU can do: about 200 s a fold for the top 2 on this
-2-core machine, 4 epochs (eval/RESULTS.md has what it gave).
+2-core machine, 4 epochs (eval/RESULTS.md has what it gave). models/minilm-tuned's recipe (its encoder.json):
+--tasks polarity,themes --train-top 4 --epochs 6 --encoder-lr 6e-5, about 5 minutes a fold and, with
+--final-only (the final encoder alone), 7 minutes on 2 cores.
 """
 
 from __future__ import annotations
