@@ -24,14 +24,11 @@ sys.path.insert(0, str(ROOT / "eval" / "finetune"))
 sys.path.insert(0, str(ROOT / "eval"))
 
 from evaluate_finetuned import load_run, publish  # noqa: E402
-from fast_gap import KEYS as GAP_KEYS  # noqa: E402
-from fast_gap import gap_rows  # noqa: E402
+from fast_gap import KEYS, gap_rows  # noqa: E402
 
 from nlpfind.config import load_framework, load_train_config  # noqa: E402
 from nlpfind.corpus import load_corpus  # noqa: E402
 from nlpfind.evaluate import evaluate  # noqa: E402
-
-KEYS = ("statement_macro_f1", "strength_f1", "weakness_f1", "themes_micro_f1")
 
 
 def row(name: str, subsets: dict) -> str:
@@ -81,7 +78,7 @@ def main() -> None:
                     + ", ".join(str(x["seconds"]) for x in meta["log"]))
     lines += ["", f"Paired gaps, `{config_name}` minus `configs/train.toml`, with 95% intervals by a paired bootstrap "
               "of partnerships (of sentences, for a whole report), as `eval/fast_gap.py` computes them:", "",
-              "| run, subset | resampled | " + " | ".join(GAP_KEYS) + " |", "|---|---|" + "---|" * len(GAP_KEYS), *gaps,
+              "| run, subset | resampled | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS), *gaps,
               "", "Runs (finetune.py settings): " + "; ".join(runs) + ".", ""]
     publish(lines, t0, "tuned", args.write)
 
