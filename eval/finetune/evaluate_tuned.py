@@ -62,7 +62,7 @@ def main() -> None:
              "weakness F1 / themes micro-F1.", "",
              "| system | " + " | ".join(sub for sub in base if sub != "all") + " |",
              "|---|" + "---|" * (len(base) - 1), row("nlpfind, configs/train.toml (packaged MiniLM)", base)]
-    print("\n".join(lines), flush=True)
+    print("\n".join(lines), file=sys.stderr, flush=True)  # progress; publish() prints the section
     runs = []
     for run in args.runs:
         meta, fold_embeddings, _ = load_run(run, corpus.data_hash)
@@ -72,7 +72,7 @@ def main() -> None:
         gaps += [f"| run {len(runs) + 1}, {r[2:]}" for r in gap_rows(corpus, framework.id, base_result.system("nlpfind"),
                                                                       tuned_result, gap_subsets)]
         lines.append(row(f"nlpfind, `{config_name}`, encoder fine-tuned per fold: run {len(runs) + 1}", tuned))
-        print(lines[-1], flush=True)
+        print(lines[-1], file=sys.stderr, flush=True)
         settings = {k: meta.get(k) for k in ("epochs", "tasks", "train_top", "encoder_lr", "seed", "device", "torch")}
         runs.append(f"run {len(runs) + 1}: {json.dumps(settings)}, seconds per fold "
                     + ", ".join(str(x["seconds"]) for x in meta["log"]))
