@@ -34,6 +34,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default
 MODEL_FILES = ("meta.json", "featurizer.json", "weights.safetensors")
 POLARITY_DIR = "polarity"  # the subfolder holding a model's polarity model, if it has one
 FIRST_PASS_DIR = "first-pass"  # the subfolder holding a model's first pass, if it has one
+ENCODER_DIR = "encoder"  # the subfolder holding encoder layers fine-tuned by `nlpfind train`, if any
 
 
 class LinearScores:
@@ -290,6 +291,14 @@ class FindingModel:
             "polarity_classes": [str(c) for c in self.polarity_head.classes_],
             "theme_ids": list(self.theme_ids), "theme_threshold": self.theme_head.threshold,
         })
+        if meta.get("encoder"):  # an encoder fine-tuned by `nlpfind train` travels inside the model
+            from .embed import TUNED_WEIGHTS
+
+            (folder / ENCODER_DIR).mkdir()
+            for name in (TUNED_WEIGHTS, "encoder.json"):
+                if (Path(self.embedding_model) / name).is_file():
+                    shutil.copyfile(Path(self.embedding_model) / name, folder / ENCODER_DIR / name)
+            meta["encoder"] = meta["embedding_model"] = ENCODER_DIR
         meta.pop("polarity_model", None)
         if self.polarity_model is not None:
             (folder / POLARITY_DIR).mkdir()
@@ -323,6 +332,16 @@ class FindingModel:
         for name in MODEL_FILES:  # what the model is, for caches of its outputs
             digest.update((path / name).read_bytes())
         meta["fingerprint"] = digest.hexdigest()
+        if "encoder" in meta:  # fine-tuned layers in the model folder: the model reads them, so they are part of it
+            from .embed import TUNED_WEIGHTS
+
+            weights = path / ENCODER_DIR / TUNED_WEIGHTS
+            if meta["encoder"] != ENCODER_DIR or not weights.is_file():
+                raise ModelError(f"{path}: meta.json names a fine-tuned encoder {meta['encoder']!r} but {weights} is "
+                                 "missing; retrain with 'nlpfind train'")
+            digest.update(weights.read_bytes())
+            meta["fingerprint"] = digest.hexdigest()
+            meta["embedding_model"] = str(path / ENCODER_DIR)
         fmeta = _read_json(path / "featurizer.json")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{path}: model format {meta.get('format_version')!r} was made by nlpfind "

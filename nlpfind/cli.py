@@ -158,6 +158,8 @@ def evaluate(
 
     Each metric comes with a 95% interval from 1,000 bootstrap resamples of the held-out partnerships (of the
     sentences, for a single whole report), and nlpfind's margin over each baseline with a paired interval.
+    A config that fine-tunes the encoder (polarity_finetune_layers, as configs/train-tuned.toml) fine-tunes a
+    fresh one in every fold, on that fold's training sentences: minutes a fold on a CPU.
     """
     import json
 

@@ -12,6 +12,7 @@ from .errors import ConfigError, did_you_mean
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 POLARITIES = ("strength", "weakness", "mixed", "neutral")
+MINILM_LAYERS = 6  # transformer layers of the packaged all-MiniLM-L6-v2, the encoder `nlpfind train` fine-tunes
 NO_STATEMENT = "none"
 
 
@@ -391,6 +392,12 @@ class TrainConfig:
     #: encoder layers (1-based) whose mean token states make the sentence vector, side by side; () is the model's own
     #: vector (and the only choice for a static model)
     embedding_layers: tuple[int, ...] = ()
+    #: the polarity model reads the packaged MiniLM with its top N transformer layers fine-tuned on the training
+    #: sentences by `nlpfind train` (polarity and theme losses; about a minute an epoch per 3,000 sentences on 2 CPU
+    #: cores) and saved in the model folder; 0: no fine-tuning. Excludes `polarity_embedding_model`
+    polarity_finetune_layers: int = 0
+    polarity_finetune_epochs: int = 6
+    polarity_finetune_learning_rate: float = 6e-5
     framework: str = "carh"
     C_statement: float = 4.0
     C_polarity: float = 4.0
@@ -436,8 +443,20 @@ class TrainConfig:
 
     @property
     def separate_polarity(self) -> bool:
-        """Whether polarity comes from a second model on `polarity_embedding_model`."""
-        return bool(self.polarity_embedding_model) and self.polarity_embedding_model != self.embedding_model
+        """Whether polarity comes from a second model, on `polarity_embedding_model` or on an encoder fine-tuned by
+        `nlpfind train` (`polarity_finetune_layers`)."""
+        return self.polarity_finetune_layers > 0 or (bool(self.polarity_embedding_model)
+                                                     and self.polarity_embedding_model != self.embedding_model)
+
+    @property
+    def finetune_settings(self):
+        """How `nlpfind train` fine-tunes the polarity model's encoder, or None where it does not."""
+        from .finetune import FinetuneSettings
+
+        if not self.polarity_finetune_layers:
+            return None
+        return FinetuneSettings(self.polarity_finetune_layers, self.polarity_finetune_epochs,
+                                self.polarity_finetune_learning_rate, self.seed)
 
 
 def _layers(table: dict, key: str, where: str) -> tuple[int, ...]:
@@ -491,11 +510,25 @@ def load_train_config(path: Path | None = None) -> TrainConfig:
     if not 0 < values.get("first_pass_confidence", 0.5) < 1:
         raise ConfigError(f"{where} [train]: key 'first_pass_confidence' must be between 0 and 1, "
                           f"got {values['first_pass_confidence']}")
-    encoders = {k: values[k] for k in ("embedding_model", "polarity_embedding_model") if k in values}
+    if not 0 <= values.get("polarity_finetune_layers", 0) <= MINILM_LAYERS:
+        raise ConfigError(f"{where} [train]: key 'polarity_finetune_layers' must be 0-{MINILM_LAYERS} (the packaged "
+                          f"MiniLM's layers; 0: no fine-tuning), got {values['polarity_finetune_layers']}")
+    if values.get("polarity_finetune_epochs", 1) < 1:
+        raise ConfigError(f"{where} [train]: key 'polarity_finetune_epochs' must be >= 1, "
+                          f"got {values['polarity_finetune_epochs']}")
+    if values.get("polarity_finetune_learning_rate", 1.0) <= 0:
+        raise ConfigError(f"{where} [train]: key 'polarity_finetune_learning_rate' must be > 0, "
+                          f"got {values['polarity_finetune_learning_rate']}")
+    if values.get("polarity_finetune_layers") and values.get("polarity_embedding_model"):
+        raise ConfigError(f"{where} [train]: keys 'polarity_finetune_layers' and 'polarity_embedding_model' both name "
+                          "the polarity model's encoder (a MiniLM fine-tuned by `nlpfind train`, or a given one); "
+                          "remove one of them")
+    encoders = {k: values[k] for k in ("embedding_model", "polarity_embedding_model", "polarity_finetune_layers")
+                if k in values}
     if values.get("polarity_average") and not replace(defaults, **encoders).separate_polarity:
         raise ConfigError(f"{where} [train]: key 'polarity_average' averages two polarity models and needs "
-                          "'polarity_embedding_model' set to another encoder than 'embedding_model' (e.g. \"minilm-tuned\"); "
-                          "set it, or set polarity_average = false")
+                          "'polarity_finetune_layers' > 0 or 'polarity_embedding_model' set to another encoder than "
+                          "'embedding_model' (e.g. \"minilm-tuned\"); set one, or set polarity_average = false")
     if values.get("first_pass"):
         values["first_pass"] = str(_first_pass_path(path, values["first_pass"], values.get("framework", defaults.framework)))
     return TrainConfig(**values)
@@ -512,6 +545,9 @@ def _first_pass_path(path: Path, name: str, framework: str) -> Path:
     if isinstance(table, dict) and table.get("first_pass"):  # checked before loading it: no chains, no cycles
         raise ConfigError(f"{where}: {target} has a first pass of its own; a first pass must be a plain model")
     first = load_train_config(target)
+    if first.separate_polarity:  # the first pass decides alone and fast: one model, one encoder
+        raise ConfigError(f"{where}: {target} has a polarity model of its own (polarity_embedding_model or "
+                          "polarity_finetune_layers); a first pass must be a plain model")
     if first.framework != framework:
         raise ConfigError(f"{where}: {target} is for framework {first.framework!r}, this config for {framework!r}; "
                           "use one framework")

@@ -54,6 +54,15 @@ def resolve_model_path(name: str) -> Path:
     return path
 
 
+def quiet_hf_environment() -> None:
+    """Before sentence-transformers loads: never reach the network, no progress bars or chatter of its own."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 @dataclass
 class Embedder:
     """Encodes sentences to L2-normalised float32 vectors with a local model."""
@@ -114,11 +123,7 @@ class Embedder:
     def model(self):
         """The sentence-transformers model (loaded on first use: importing it takes seconds)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            quiet_hf_environment()
             path = resolve_model_path(self.name)
             if self.device != "cpu":
                 _check_device(self.device)
@@ -144,12 +149,14 @@ class Embedder:
             weights = {k: v.to(torch.float32) for k, v in load_file(str(weights_file)).items()}
         except Exception as exc:  # safetensors raises several types for damaged files
             raise ModelError(f"{weights_file}: cannot read fine-tuned encoder weights ({exc})") from None
-        result = model[0].auto_model.load_state_dict(weights, strict=False)
-        strange = [k for k in result.missing_keys if not k.startswith("embeddings.")]
-        if result.unexpected_keys or strange or not weights:
+        # Layers left out of the overlay (frozen while fine-tuning) keep the packaged weights, as in numpy_bert
+        try:
+            result = model[0].auto_model.load_state_dict(weights, strict=False)
+        except RuntimeError as exc:  # a tensor of the wrong shape
+            raise ModelError(f"{weights_file}: weights do not fit the base model ({str(exc).splitlines()[-1][:200]})") from None
+        if result.unexpected_keys or not weights:
             raise ModelError(f"{weights_file}: weights do not fit the base model "
-                             f"(unexpected: {', '.join(result.unexpected_keys[:3]) or 'none'}; missing: "
-                             f"{', '.join(strange[:3]) or 'none'})")
+                             f"(unexpected: {', '.join(result.unexpected_keys[:3]) or 'none'})")
 
     @property
     def key(self) -> str:
@@ -328,11 +335,11 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
 
 STATIC_NAMES = ("static", "static-minilm")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "models" / "static-minilm"
-# MiniLM with its transformer layers fine-tuned on the labelled corpus (polarity + theme losses; recipe and
-# cross-validated numbers in eval/finetune and eval/RESULTS.md); the word embeddings stay the
-# packaged ones, so the folder holds the layers only.
+# "minilm-tuned": MiniLM with its top layers fine-tuned on the labelled corpus (polarity + theme losses) by `nlpfind
+# train --config configs/train-tuned.toml`, as shipped inside models/tuned (cross-validated numbers in
+# eval/RESULTS.md); the word embeddings and lower layers stay the packaged ones, so the folder holds the top layers.
 TUNED_NAMES = ("minilm-tuned",)
-TUNED_DIR = Path(__file__).resolve().parent.parent / "models" / "minilm-tuned"
+TUNED_DIR = Path(__file__).resolve().parent.parent / "models" / "tuned" / "polarity" / "encoder"
 TUNED_WEIGHTS = "encoder-layers.safetensors"
 
 
@@ -385,7 +392,7 @@ class StaticEmbedder:
         return vecs / np.where(norms == 0, 1.0, norms)
 
 
-_EMBEDDERS: dict[tuple[str, tuple[int, ...]], object] = {}
+_EMBEDDERS: dict[tuple[str, tuple[int, ...], tuple[int, int] | None], object] = {}
 
 
 def is_tuned_encoder(name: str) -> bool:
@@ -405,6 +412,24 @@ def is_static_folder(folder: Path) -> bool:
         return False
 
 
+def _weights_signature(name: str) -> tuple[int, int] | None:
+    """For a folder of fine-tuned layers, its weights file's size and time: a model retrained in place (the same
+    folder, new layers) must not reuse the encoder loaded from the old ones."""
+    if name in TUNED_NAMES or name in STATIC_NAMES:
+        return None
+    try:
+        stat = (Path(name) / TUNED_WEIGHTS).stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def forget_embedder(name: str) -> None:
+    """Drop the shared embedders of `name` (e.g. a per-fold encoder whose folder is about to be deleted)."""
+    for key in [k for k in _EMBEDDERS if k[0] == name]:
+        del _EMBEDDERS[key]
+
+
 def get_embedder(name: str, layers: Sequence[int] = ()):
     """The embedder for a model name: 'minilm', 'static' or a local folder (shared per process).
 
@@ -412,7 +437,7 @@ def get_embedder(name: str, layers: Sequence[int] = ()):
     model has no layers.
     """
     layers = tuple(layers)
-    key = (name, layers)
+    key = (name, layers, _weights_signature(name))
     if key not in _EMBEDDERS:
         if name in STATIC_NAMES:
             embedder = StaticEmbedder()

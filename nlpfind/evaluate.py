@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -220,8 +221,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
                           f"{tuned_name!r} was "
                           "fine-tuned on the labelled corpus, so cross-validating it here would score sentences its "
                           "encoder already saw; "
-                          "cross-validate it with the encoder fine-tuned per fold: eval/finetune/finetune.py --no-final, "
-                          "then eval/finetune/evaluate_tuned.py (results in eval/RESULTS.md)")
+                          "set polarity_finetune_layers instead of naming the encoder, and evaluate fine-tunes one "
+                          "per fold (as configs/train-tuned.toml does)")
     framework = load_framework(config.framework)
     corpus = corpus or load_corpus(corpus_dir, framework, report_dirs)
     sents = corpus.sentences
@@ -265,6 +266,8 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
     if need_minilm and fold_embeddings is None:
         embeddings("minilm", 0)
     splits = list(GroupKFold(n_splits=folds).split(inputs, groups=groups))
+    if config.finetune_settings is not None and fold_polarity_embeddings is None:
+        fold_polarity_embeddings = _fold_finetuning(inputs, pols, themes, framework, config, home, splits, say)
     # Intervals: a partnership's sentences were held out together, so a subset of many partnerships is resampled by
     # partnership (a cluster bootstrap); a whole report, one partnership, by sentence. One draw per subset for all
     # systems, so differences between systems are paired.
@@ -364,6 +367,30 @@ def evaluate(corpus_dir=None, report_dirs=None, config_path=None, folds: int = 5
         results[-1] = replace(last, versus=versus)
     return EvaluationResult(tuple(results), folds, len(sents), n_groups, corpus.data_hash, primary,
                             {k: int(v.sum()) for k, v in subsets.items()}, units)
+
+
+def _fold_finetuning(inputs: Sequence, polarities: np.ndarray, themes: Sequence, framework, config: TrainConfig,
+                     home: np.ndarray, splits: Sequence, say: Callable[[str], None]
+                     ) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+    """For a config that fine-tunes the polarity model's encoder: fold k's (sentence, description) vectors from an
+    encoder fine-tuned on fold k's training sentences only, so no held-out sentence reaches the encoder."""
+    import tempfile
+
+    from .embed import forget_embedder
+    from .train import finetune_for
+
+    def fold_vectors(fold: int) -> tuple[np.ndarray, np.ndarray]:
+        train_idx = splits[fold][0]
+        with tempfile.TemporaryDirectory(prefix="nlpfind-encoder-") as work:
+            say(f"fold {fold + 1}/{len(splits)}: fine-tuning the encoder on its {len(train_idx)} training sentences")
+            encoder = str(finetune_for([inputs[i] for i in train_idx], list(polarities[train_idx]),
+                                       [themes[i] for i in train_idx], framework, config, list(home[train_idx]),
+                                       Path(work) / "encoder", say))
+            vectors = (embed_texts([i.text for i in inputs], encoder), embed_texts(description_texts(framework), encoder))
+            forget_embedder(encoder)
+        return vectors
+
+    return fold_vectors
 
 
 def _lookup(inputs: Sequence, vectors: np.ndarray) -> Callable[[list[str]], np.ndarray]:

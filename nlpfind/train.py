@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir
-from .classify import FindingModel, library_versions
+from .classify import ENCODER_DIR, FindingModel, library_versions
 from .config import POLARITIES, Framework, TrainConfig, load_framework, load_train_config
 from .corpus import Corpus, LabelledSentence, load_corpus
 from .estimators import LinearHead, MultiLabelHead, SentenceFeaturizer
@@ -189,6 +190,11 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
     corpus = load_corpus(corpus_dir, framework, report_dirs)
     from .embed import is_tuned_encoder
 
+    if config.finetune_settings is not None and cross_validate and metrics is None:
+        cross_validate = False  # each fold would fine-tune its own encoder: minutes a fold on a CPU
+        metrics = {"note": "not cross-validated by `nlpfind train`: the encoder is fine-tuned afresh in every fold "
+                           "(minutes a fold on a CPU); run `nlpfind evaluate --config` with this config"}
+        say("not cross-validating: with a fine-tuned encoder that is `nlpfind evaluate --config` (minutes a fold)")
     if any(is_tuned_encoder(m) for m in (config.embedding_model, config.polarity_embedding_model) if m):
         cross_validate = False  # the encoder saw every labelled sentence: CV here would overstate (see evaluate)
         if metrics is None:
@@ -203,22 +209,31 @@ def train(corpus_dir: str | Path | None = None, report_dirs: Sequence[str | Path
         system = result.systems[0]
         metrics = {f"{sub}:{k}": round(v, 4) for sub, m in system.subsets.items() for k, v in m.items()}
         metrics["folds"] = result.folds
-    model = train_on(corpus, framework, config, say)
     counts = label_counts(corpus)
-    model.meta.update({
-        "training_data_hash": corpus.data_hash, "training_sentences": len(corpus),
-        "training_reports": len(corpus.reports), "label_counts": counts,
-        "train_config": {k: v for k, v in config.__dict__.items() if k != "extra"},
-        "library_versions": library_versions(), "metrics": metrics or {},
-    })
     out = Path(out) if out else DEFAULT_MODEL_DIR
-    say(f"saving to {out}")
-    model.to_disk(out, extra_files={"README.md": model_card(model.meta, config, model.polarity_thresholds)})
+    # a fine-tuned encoder is written here first, then copied into the model folder by its atomic save
+    with tempfile.TemporaryDirectory(prefix="nlpfind-encoder-") as work:
+        model = train_on(corpus, framework, config, say, Path(work))
+        model.meta.update({
+            "training_data_hash": corpus.data_hash, "training_sentences": len(corpus),
+            "training_reports": len(corpus.reports), "label_counts": counts,
+            "train_config": {k: v for k, v in config.__dict__.items() if k != "extra"},
+            "library_versions": library_versions(), "metrics": metrics or {},
+        })
+        say(f"saving to {out}")
+        model.to_disk(out, extra_files={"README.md": model_card(model.meta, config, model.polarity_thresholds)})
+        from .embed import forget_embedder
+
+        for part in model.parts():
+            forget_embedder(part.embedding_model)
     return TrainResult(str(out), len(corpus), len(corpus.reports), corpus.data_hash, counts)
 
 
 def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
-             say: Callable[[str], None] = lambda _m: None) -> FindingModel:
+             say: Callable[[str], None] = lambda _m: None, work: Path | None = None) -> FindingModel:
+    """Fit the model (and its polarity model and first pass, where the config has them) on the whole corpus.
+    A config that fine-tunes the polarity model's encoder writes the encoder into `work`, which must then outlive
+    the model's use (the returned polarity model reads its encoder from there until saved)."""
     sents = corpus.sentences
     say(f"tagging quantifiers in {len(sents)} sentences")
     inputs = inputs_for(sents, framework)
@@ -232,7 +247,16 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
     model = fit_model(inputs, emb, [s.statement for s in sents], [s.polarity for s in sents],
                       [s.themes for s in sents], framework, config, desc, home_mask(corpus, framework),
                       [s.partnership for s in sents])
-    if config.separate_polarity:
+    if config.finetune_settings is not None:
+        if work is None:
+            raise ValueError("train_on: a config that fine-tunes the encoder needs a work folder")
+        encoder = finetune_for(inputs, [s.polarity for s in sents], [s.themes for s in sents], framework, config,
+                               home_mask(corpus, framework), work / "encoder", say)
+        say("training the polarity model on the fine-tuned encoder")
+        model.polarity_model = train_on(corpus, framework, replace(polarity_config(config), embedding_model=str(encoder)),
+                                        say)
+        model.polarity_model.meta["encoder"] = ENCODER_DIR
+    elif config.separate_polarity:
         say(f"training the polarity model on {config.polarity_embedding_model}")
         model.polarity_model = train_on(corpus, framework, polarity_config(config), say)
     if config.first_pass:
@@ -242,12 +266,32 @@ def train_on(corpus: Corpus, framework: Framework, config: TrainConfig,
     return model
 
 
+def finetune_for(inputs: Sequence[SentenceInput], polarities: Sequence[str], themes: Sequence[Sequence[str]],
+                 framework: Framework, config: TrainConfig, home: Sequence[bool], out: Path,
+                 say: Callable[[str], None] = lambda _m: None) -> Path:
+    """Fine-tune the polarity model's encoder on these sentences (home-framework ones weighted as in the heads) into
+    `out`, saying how far it has got once an epoch."""
+    from .finetune import finetune_encoder
+
+    settings = config.finetune_settings
+    per_epoch = max(1, -(-len(inputs) // 32))
+    say(f"fine-tuning the top {settings.layers} layers of MiniLM on {len(inputs)} sentences ({settings.epochs} epochs)")
+
+    def progress(step: int, steps: int) -> None:
+        if step % per_epoch == 0 or step == steps:
+            say(f"fine-tuning: epoch {min(settings.epochs, -(-step // per_epoch))}/{settings.epochs} done")
+
+    weights = np.where(np.asarray(home, dtype=bool), config.home_weight, 1.0)
+    return finetune_encoder([i.text for i in inputs], polarities, themes, framework.theme_ids, weights, settings, out,
+                            progress)
+
+
 def polarity_config(config: TrainConfig) -> TrainConfig:
     """The settings of a model's polarity model: the same, on the polarity embedding model's own vector (the
     fine-tuned encoder was tuned, and cross-validated, on its mean-pooled last layer), without theme terms (only
     its polarity head is used, and the terms are for theme heads: matching them there was work done twice)."""
     return replace(config, embedding_model=config.polarity_embedding_model, polarity_embedding_model="",
-                   embedding_layers=(), theme_term_weight=0.0, polarity_average=False)
+                   embedding_layers=(), theme_term_weight=0.0, polarity_average=False, polarity_finetune_layers=0)
 
 
 def home_mask(corpus: Corpus, framework: Framework) -> list[bool]:
@@ -265,16 +309,20 @@ def label_counts(corpus: Corpus) -> dict:
 
 
 def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None = None) -> str:
+    tuned = config.finetune_settings
+    polarity_encoder = (f"MiniLM with its top {tuned.layers} layers fine-tuned on the training sentences by `nlpfind "
+                        f"train`, {tuned.epochs} epochs at learning rate {tuned.learning_rate}, polarity and theme losses; "
+                        f"in `polarity/encoder/`" if tuned else f"`{config.polarity_embedding_model}`")
     lines = [
         "# nlpfind model card", "",
         f"- framework: `{meta.get('framework', config.framework)}`",
         f"- embedding model: `{config.embedding_model}` (loaded locally, never downloaded)"
         + (f"; layers {', '.join(map(str, config.embedding_layers))} mean-pooled side by side"
            if config.embedding_layers else ""),
-        *([f"- polarity: decided by the model in `polarity/`, on `{config.polarity_embedding_model}`; statement and "
-           "themes by this one"] if config.polarity_embedding_model and not config.polarity_average else []),
+        *([f"- polarity: decided by the model in `polarity/`, on {polarity_encoder}; statement and "
+           "themes by this one"] if config.separate_polarity and not config.polarity_average else []),
         *([f"- polarity: the mean of this model's polarity probabilities and those of the model in `polarity/` (on "
-           f"`{config.polarity_embedding_model}`), decided by the mean of the two models' thresholds; statement and "
+           f"{polarity_encoder}), decided by the mean of the two models' thresholds; statement and "
            "themes by this one"] if config.polarity_average else []),
         *([f"- first pass: the model in `first-pass/` (`{config.first_pass}`, on "
            f"`{config.first_pass_config.embedding_model}`) classifies every sentence; this model classifies again "
@@ -299,7 +347,9 @@ def model_card(meta: dict, config: TrainConfig, polarity_thresholds: dict | None
         lines += [f"- {k}: {v}" for k, v in sorted(metrics.items())]
     else:
         lines.append("- not measured for this model; run `nlpfind evaluate`")
-    lines += ["", "Files: `meta.json`, `featurizer.json` (vocabularies), `weights.safetensors` (arrays). No pickle.", ""]
+    lines += ["", "Files: `meta.json`, `featurizer.json` (vocabularies), `weights.safetensors` (arrays)"
+              + ("; `polarity/encoder/encoder-layers.safetensors` (the fine-tuned layers)" if tuned else "")
+              + ". No pickle.", ""]
     return "\n".join(lines)
 
 

@@ -276,9 +276,17 @@ def test_train_config_values(tmp_path):
     ("[train]\ntheme_term_weight = -1.0\n", r"key 'theme_term_weight' must be >= 0, got -1.0"),
     ('[train]\npolarity_thresholds = "yes"\n', r"key 'polarity_thresholds' expected bool, got str"),
     ("[train]\npolarity_average = true\n", r"key 'polarity_average' averages two polarity models and needs "
-                                            r"'polarity_embedding_model' set"),
+                                            r"'polarity_finetune_layers' > 0 or 'polarity_embedding_model' set"),
     ('[train]\npolarity_average = true\npolarity_embedding_model = "minilm"\n', r"'polarity_embedding_model' set to "
                                                                               r"another encoder"),
+    ("[train]\npolarity_finetune_layers = -1\n", r"key 'polarity_finetune_layers' must be 0-6 \(the packaged MiniLM's "
+                                                 r"layers; 0: no fine-tuning\), got -1"),
+    ("[train]\npolarity_finetune_layers = 7\n", r"key 'polarity_finetune_layers' must be 0-6"),
+    ("[train]\npolarity_finetune_layers = 2.0\n", r"key 'polarity_finetune_layers' expected int, got float"),
+    ("[train]\npolarity_finetune_epochs = 0\n", r"key 'polarity_finetune_epochs' must be >= 1, got 0"),
+    ("[train]\npolarity_finetune_learning_rate = 0.0\n", r"key 'polarity_finetune_learning_rate' must be > 0"),
+    ('[train]\npolarity_finetune_layers = 4\npolarity_embedding_model = "minilm-tuned"\n',
+     r"keys 'polarity_finetune_layers' and 'polarity_embedding_model' both name the polarity model's encoder"),
 ])
 def test_bad_train_config(tmp_path, body, expected):
     path = tmp_path / "train.toml"

@@ -131,6 +131,8 @@ def test_config_resolves_the_first_pass(tmp_path):
      "first pass of its own"),
     (lambda p: (write_configs(p), (p / "first.toml").write_text(FAST_CONFIG.replace('"carh"', '"ilacs"')))[0],
      "framework"),
+    (lambda p: (write_configs(p), (p / "first.toml").write_text(FAST_CONFIG + "polarity_finetune_layers = 2\n"))[0],
+     "polarity model of its own"),
 ])
 def test_bad_first_pass_settings_are_one_line(tmp_path, setup, words):
     config = setup(tmp_path)

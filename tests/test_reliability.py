@@ -783,7 +783,7 @@ def embedder_in_the_model(tmp_path, tiny_model):
     folder = _sentence_transformers_folder(model / "embedder", marker)
     _edit_meta(model, embedding_model=str(folder))
     yield model, folder, marker
-    embed._EMBEDDERS.pop((str(folder), ()), None)
+    embed.forget_embedder(str(folder))
 
 
 def test_embedding_model_named_by_a_model_file_never_runs_its_pickle(tmp_path, embedder_in_the_model):

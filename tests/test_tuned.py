@@ -1,4 +1,4 @@
-"""The fine-tuned encoder (models/minilm-tuned) and the model built on it (models/tuned)."""
+"""The fine-tuned encoder (models/tuned/polarity/encoder, "minilm-tuned") and the model built on it (models/tuned)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_tuned_model_classifies_the_example(tmp_path):
     copy = tmp_path / "tuned"
     shutil.copytree(REPO / "models" / "tuned", copy)
     model = Classifier(copy).model
-    assert model.embedding_model == "minilm" and model.polarity_model.embedding_model == "minilm-tuned"
+    assert model.embedding_model == "minilm" and model.polarity_model.embedding_model == str(copy / "polarity" / "encoder")
 
 
 def test_evaluate_uses_the_per_fold_embeddings_and_embeds_nothing(tmp_path, monkeypatch):

@@ -3,11 +3,13 @@ encoder fine-tuned per fold by finetune.py, beside the default config in the sam
 
     python eval/finetune/evaluate_tuned.py RUN_DIR [RUN_DIR ...] [--config configs/train-tuned.toml] [--write]
 
-`nlpfind evaluate` cannot cross-validate a fine-tuned encoder itself (the encoder would have seen the test
-sentences); here each fold's polarity model reads the vectors of the encoder fine-tuned on that fold's training
-sentences only (RUN_DIR, from `finetune.py ... --no-final`). Prints statement / strength / weakness / themes per
-subset (the home framework, each whole home report, the other frameworks) for the default config and for the
-tuned config on each run; --write puts the table into eval/RESULTS.md (section `tuned`).
+Each fold's polarity model reads the vectors of the encoder fine-tuned on that fold's training sentences only
+(RUN_DIR, from `finetune.py ... --no-final`), made beforehand, so several runs (seeds, recipes, a GPU's) can be
+compared on the same folds with paired gaps. Since 2026-12-07 `nlpfind evaluate --config configs/train-tuned.toml`
+fine-tunes per fold itself (`polarity_finetune_layers`); this script stays for runs made outside nlpfind. Prints
+statement / strength / weakness / themes per subset (the home framework, each whole home report, the other
+frameworks) for the default config and for the tuned config on each run; --write puts the table into
+eval/RESULTS.md (section `tuned`).
 """
 
 from __future__ import annotations

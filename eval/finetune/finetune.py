@@ -14,11 +14,12 @@ never saw them; with --save-layers also `fold{k}_layers` and `desc{k}_layers`, t
 of on the last layer's. OUT/predictions.json holds the fine-tuned heads' own predictions on each test
 fold. Finally the encoder is fine-tuned on all sentences and saved as float16 safetensors in
 parts of under 16 MB (OUT/final.partN.safetensors); with --freeze-embeddings, `package_encoder.py` makes
-them the folder nlpfind loads (models/minilm-tuned). --train-top N fine-tunes only the top N transformer layers
+them a folder nlpfind loads. --train-top N fine-tunes only the top N transformer layers
 (the word embeddings and the layers below frozen), which a CPU can do: about 200 s a fold for the top 2 on this
-2-core machine, 4 epochs (eval/RESULTS.md has what it gave). models/minilm-tuned's recipe (its encoder.json):
---tasks polarity,themes --train-top 4 --epochs 6 --encoder-lr 6e-5, about 5 minutes a fold and, with
---final-only (the final encoder alone), 7 minutes on 2 cores.
+2-core machine, 4 epochs (eval/RESULTS.md has what it gave). The recipe --tasks polarity,themes --train-top 4
+--epochs 6 --encoder-lr 6e-5 (about 5 minutes a fold on 2 cores) is what `nlpfind train` itself runs since
+2026-12-07 for a config with `polarity_finetune_layers` (nlpfind/finetune.py, configs/train-tuned.toml); this
+script stays for the GPU recipes and the per-fold experiments of eval/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Package a fine-tuned encoder from finetune.py's final parts as models/minilm-tuned.
+"""Package a fine-tuned encoder from finetune.py's final parts as a folder nlpfind loads.
 
-    python eval/finetune/package_encoder.py RUN_DIR [--out models/minilm-tuned]
-    python eval/finetune/package_encoder.py RUN_DIR --recipe b     # distill_folds.py's final_b parts
+    python eval/finetune/package_encoder.py RUN_DIR --out DIR
+    python eval/finetune/package_encoder.py RUN_DIR --out DIR --recipe b     # distill_folds.py's final_b parts
 
 Needs a run made with --freeze-embeddings (distill_folds.py always freezes them): the parts then hold the transformer layers only
 (float16, about 21 MB), which nlpfind overlays on the packaged all-MiniLM-L6-v2 at load time
-(nlpfind.embed, `embedding_model = "minilm-tuned"`).
+(nlpfind.embed: name DIR as `polarity_embedding_model` or `embedding_model` in a train config). Until 2026-12-07
+this made models/minilm-tuned; the shipped fine-tuned encoder is now made by `nlpfind train --config
+configs/train-tuned.toml` itself (models/tuned/polarity/encoder).
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     from safetensors.numpy import load_file, save_file
 
-    from nlpfind.embed import TUNED_DIR, TUNED_WEIGHTS
+    from nlpfind.embed import TUNED_WEIGHTS
 
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
-    ap.add_argument("--out", type=Path, default=TUNED_DIR)
+    ap.add_argument("--out", type=Path, required=True, help="the folder to write (any: name it in a train config)")
     ap.add_argument("--recipe", help="package the final encoder of this recipe of a distill_folds.py run")
     args = ap.parse_args()
     prefix, script = "final", "finetune.py --data .gpu --out RUN --epochs {epochs} --tasks {tasks} --freeze-embeddings"
