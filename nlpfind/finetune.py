@@ -86,7 +86,7 @@ def finetune_encoder(texts: Sequence[str], polarities: Sequence[str], themes: Se
     positives = y_themes.sum(0).clamp(min=1)
     w_themes = ((len(y_themes) - positives) / positives).clamp(max=20).sqrt()
 
-    params = [p for p in trained.parameters()]
+    params = list(trained.parameters())
     opt = torch.optim.AdamW([{"params": params, "lr": settings.learning_rate},
                              {"params": heads.parameters(), "lr": HEAD_LR}], weight_decay=0.01)
     steps = settings.epochs * math.ceil(len(texts) / BATCH)

@@ -271,10 +271,10 @@ def finetune_for(inputs: Sequence[SentenceInput], polarities: Sequence[str], the
                  say: Callable[[str], None] = lambda _m: None) -> Path:
     """Fine-tune the polarity model's encoder on these sentences (home-framework ones weighted as in the heads) into
     `out`, saying how far it has got once an epoch."""
-    from .finetune import finetune_encoder
+    from .finetune import BATCH, finetune_encoder
 
     settings = config.finetune_settings
-    per_epoch = max(1, -(-len(inputs) // 32))
+    per_epoch = max(1, -(-len(inputs) // BATCH))
     say(f"fine-tuning the top {settings.layers} layers of MiniLM on {len(inputs)} sentences ({settings.epochs} epochs)")
 
     def progress(step: int, steps: int) -> None:
