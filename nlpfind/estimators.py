@@ -21,6 +21,15 @@ from .features import SentenceFeatures
 SOLVER_TOL = 1e-6
 
 
+def _logistic_fit(X, y, sample_weight, C: float, class_weight: str | None, random_state: int):
+    """Logistic regression fitted as every head fits it (lbfgs to `SOLVER_TOL`)."""
+    from sklearn.linear_model import LogisticRegression
+
+    # SOLVER_TOL is read here, at fit time, so that tests can loosen it
+    return LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, tol=SOLVER_TOL,
+                              random_state=random_state).fit(X, y, sample_weight=sample_weight)
+
+
 class SentenceFeaturizer(TransformerMixin, BaseEstimator, SentenceFeatures):
     """`SentenceFeatures` as a scikit-learn transformer; X is a tuple (inputs, embeddings)."""
 
@@ -34,17 +43,13 @@ class LinearHead(ClassifierMixin, BaseEstimator, LinearScores):
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None):
-        from sklearn.linear_model import LogisticRegression
-
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) == 1:
             self.coef_ = np.zeros((1, X.shape[1]), dtype=np.float32)
             self.intercept_ = np.zeros(1, dtype=np.float32)
             return self
-        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000, tol=SOLVER_TOL,
-                                random_state=self.random_state)
-        lr.fit(X, y, sample_weight=sample_weight)
+        lr = _logistic_fit(X, y, sample_weight, self.C, self.class_weight, self.random_state)
         coef, intercept = lr.coef_, lr.intercept_
         if len(self.classes_) == 2:  # sklearn stores one row for binary problems
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
@@ -65,8 +70,6 @@ class MultiLabelHead(BaseEstimator, MultiLabelScores):
         self.random_state = random_state
 
     def fit(self, X, Y: Sequence[Sequence[str]], sample_weight=None):
-        from sklearn.linear_model import LogisticRegression
-
         n = X.shape[1]
         self.coef_ = np.zeros((len(self.labels), n), dtype=np.float32)
         self.intercept_ = np.full(len(self.labels), -10.0, dtype=np.float32)
@@ -74,9 +77,7 @@ class MultiLabelHead(BaseEstimator, MultiLabelScores):
             y = np.array([label in row for row in Y], dtype=int)
             if y.sum() == 0 or y.sum() == len(y):
                 continue
-            lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, tol=SOLVER_TOL,
-                                    random_state=self.random_state)
-            lr.fit(X, y, sample_weight=sample_weight)
+            lr = _logistic_fit(X, y, sample_weight, self.C, "balanced", self.random_state)
             self.coef_[k] = lr.coef_[0]
             self.intercept_[k] = lr.intercept_[0]
         return self
