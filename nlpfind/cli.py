@@ -161,6 +161,7 @@ def evaluate(
     A config that fine-tunes the encoder (polarity_finetune_layers, as configs/train-tuned.toml) fine-tunes a
     fresh one in every fold, on that fold's training sentences: minutes a fold on a CPU.
     """
+    import datetime
     import json
 
     from .evaluate import evaluate as run_evaluation
@@ -173,7 +174,9 @@ def evaluate(
         fail(str(exc))
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])
     section = results_section(model, config)
-    update_results_file(results, section, results_markdown(result, command.strip(), cfg))
+    title = None if section == "sentence-models" else (str(config) if config is not None else Path(model).resolve().name)
+    update_results_file(results, section, results_markdown(result, command.strip(), cfg, title=title,
+                                                           measured=datetime.date.today().isoformat()))
     spans = {s.name: s.intervals.get(result.primary, {}) for s in result.systems}
     if format is ReportFormat.json:
         typer.echo(json.dumps({s.name: {**s.metrics, **{f"{k}_interval": [round(lo, 4), round(hi, 4)]

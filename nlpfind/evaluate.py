@@ -399,11 +399,14 @@ def _lookup(inputs: Sequence, vectors: np.ndarray) -> Callable[[list[str]], np.n
     return lambda texts: np.stack([by_text[t] for t in texts]) if texts else vectors[:0]
 
 
-def results_markdown(result: EvaluationResult, command: str, config: TrainConfig) -> str:
+def results_markdown(result: EvaluationResult, command: str, config: TrainConfig, title: str | None = None,
+                     measured: str | None = None) -> str:
+    """The RESULTS.md section of an evaluation; `title` names what was evaluated when it is not the default model
+    (so several sections can be told apart), `measured` is the date it was run."""
     keys = ("strength_f1", "weakness_f1", "statement_macro_f1", "themes_micro_f1")
     lines = [
-        "## Sentence models: grouped cross-validation by partnership", "",
-        f"Command: `{command}`", "",
+        "## Sentence models: grouped cross-validation by partnership" + (f" (`{title}`)" if title else ""), "",
+        f"Command: `{command}`" + (f" (run {measured})" if measured else ""), "",
         f"{result.sentences} labelled sentences, {result.partnerships} partnerships, {result.folds} folds "
         f"(GroupKFold: no partnership in both train and test); corpus hash `{result.data_hash}`; "
         f"embedding model `{config.embedding_model}`"

@@ -167,7 +167,10 @@ def test_train_classify_and_evaluate_with_a_first_pass(tmp_path, isolated_env):
     assert result.exit_code == 0, result.output
     deferred = json.loads(result.stdout)["nlpfind"]["deferred"]
     assert 0 <= deferred <= 1
-    assert "first pass" in results.read_text()
+    text = results.read_text()
+    assert "first pass" in text
+    # several configs' sections sit in one RESULTS.md: each heading names what it evaluated
+    assert f"## Sentence models: grouped cross-validation by partnership (`{config}`)" in text
 
 
 def test_unsure_rows_reads_both_heads():
