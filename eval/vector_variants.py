@@ -1,4 +1,5 @@
-"""Shared by the A/B scripts that swap nlpfind's sentence vectors (layer_pooling, context_ab, theme_terms_ab)."""
+"""Shared by the A/B scripts that swap nlpfind's sentence vectors (layer_pooling, context_ab, theme_terms_ab,
+domain_adapt_ab)."""
 
 from __future__ import annotations
 
