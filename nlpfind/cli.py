@@ -173,8 +173,7 @@ def evaluate(
     except NlpfindError as exc:
         fail(str(exc))
     command = "nlpfind evaluate " + " ".join(sys.argv[2:])
-    section = results_section(model, config)
-    title = None if section == "sentence-models" else (str(config) if config is not None else Path(model).resolve().name)
+    section, title = results_section(model, config)
     update_results_file(results, section, results_markdown(result, command.strip(), cfg, title=title,
                                                            measured=datetime.date.today().isoformat()))
     spans = {s.name: s.intervals.get(result.primary, {}) for s in result.systems}
@@ -197,16 +196,16 @@ def evaluate(
                f"resampled); written to {results}")
 
 
-def results_section(model: Path | None, config: Path | None) -> str:
-    """The RESULTS.md section an evaluation writes: the default's, or one named after the config or model evaluated
-    (so evaluating another model does not replace the default's results)."""
+def results_section(model: Path | None, config: Path | None) -> tuple[str, str | None]:
+    """The RESULTS.md section an evaluation writes and the name its heading gives: the default's (no name), or one
+    named after the config or model evaluated (so evaluating another model does not replace the default's results)."""
     from .classify import DEFAULT_MODEL_DIR
 
     if config is not None:
-        return f"sentence-models-{Path(config).stem}"
+        return f"sentence-models-{Path(config).stem}", str(config)
     if model is not None and Path(model).resolve() != DEFAULT_MODEL_DIR:
-        return f"sentence-models-{Path(model).resolve().name}"
-    return "sentence-models"
+        return f"sentence-models-{Path(model).resolve().name}", Path(model).resolve().name
+    return "sentence-models", None
 
 
 def _config_for(model: Path | None, config: Path | None):

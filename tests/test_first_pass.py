@@ -218,9 +218,11 @@ def test_evaluating_another_model_keeps_the_default_s_results_section():
 
     from nlpfind.cli import results_section
 
-    assert results_section(None, None) == results_section(REPO / "models" / "default", None) == "sentence-models"
-    assert results_section(REPO / "models" / "balanced", None) == "sentence-models-balanced"
-    assert results_section(None, Path("configs/train-fast.toml")) == "sentence-models-train-fast"
+    default = ("sentence-models", None)  # the default's heading names nothing
+    assert results_section(None, None) == results_section(REPO / "models" / "default", None) == default
+    assert results_section(REPO / "models" / "balanced", None) == ("sentence-models-balanced", "balanced")
+    fast = Path("configs/train-fast.toml")
+    assert results_section(None, fast) == ("sentence-models-train-fast", str(fast))
 
 
 def test_report_metadata_counts_the_decisions_of_each_model(parts):
