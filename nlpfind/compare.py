@@ -17,8 +17,9 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from .segment import plain_text
 from .themes import ThemeSettings, assign_themes, theme_text
 
 if TYPE_CHECKING:
-    from .classify import Classifier
+    from .classify import Classifier, Finding
 
 FINDING_POLARITIES = ("strength", "weakness", "mixed")
 ON_ERROR = ("skip", "stop")
@@ -62,6 +63,31 @@ class Quote:
     @property
     def ref(self) -> dict:
         return {"report": self.report, "start": self.start, "end": self.end}
+
+
+class ComparedFinding(NamedTuple):
+    """A classified finding reduced to what the comparison reads (and the findings cache keeps): no scores.
+
+    `plain` is `text` as the classifier read it (no markup), which themes are assigned on; `quantifiers`
+    are (start, end, term) with offsets into `text`, in order.
+    """
+
+    start: int
+    end: int
+    text: str
+    plain: str
+    polarity: str
+    quantifiers: tuple[tuple[int, int, str], ...]
+    themes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, f: Finding) -> ComparedFinding:
+        quants = []
+        for q in f.quantifiers:
+            a, b = q.start - f.start, q.end - f.start
+            if 0 <= a < b <= len(f.text):
+                quants.append((a, b, q.term))
+        return cls(f.start, f.end, f.text, plain_text(f.text), f.polarity, tuple(sorted(quants)), tuple(f.themes))
 
 
 @dataclass(frozen=True)
@@ -322,7 +348,7 @@ class _Read:
     path: Path
     report: str
     text: str
-    findings: list
+    findings: list[ComparedFinding]
 
 
 @fewer_collections()
@@ -459,9 +485,9 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
 
     # Ordered by (report, start, end); report ids are unique, so sorting reports, then each one's
     # findings (already in reading order: the sort only checks), is the same order, found faster.
-    findings = [f for r in sorted(reads, key=lambda r: r.report)
-                for f in sorted(r.findings, key=lambda f: (f.start, f.end))]
-    texts = [plain_text(f.text) for f in findings]  # as the classifier read them: no markup
+    findings = [(r.report, f) for r in sorted(reads, key=lambda r: r.report)
+                for f in sorted(r.findings, key=itemgetter(0, 1))]  # (start, end)
+    texts = [f.plain for _, f in findings]  # as the classifier read them: no markup
     disc = embedder if embedder is not None else classifier.model.embedder()
     encode = cached(disc)
     vectors = getattr(disc, "key", None)  # names the vectors the themes are assigned on, for the theme cache
@@ -481,7 +507,7 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
 
             vectors = f"{disc.key} own vector"
     seeded = classifier.framework.themes
-    predicted = [f.themes for f in findings]
+    predicted = [f.themes for _, f in findings]
     theme_cache = key = assignment = None
     if use_cache and vectors is not None:  # a warm run needs neither the vectors nor the clustering
         from .findings_cache import AssignmentCache
@@ -503,8 +529,8 @@ def compare_reports(paths: Sequence[str | Path], classifier: Classifier | None =
     t_done = time.perf_counter()
 
     order = {t.term: i for i, t in enumerate(classifier.framework.quantifiers)}
-    quotes = tuple(_quote(f, by_report[f.report].partnership, assignment.assignments[i])
-                   for i, f in enumerate(findings))
+    quotes = tuple(Quote(report, f.start, f.end, f.text, f.polarity, by_report[report].partnership, f.quantifiers,
+                         themes) for (report, f), themes in zip(findings, assignment.assignments))
     by_theme: dict[str, list[Quote]] = {}
     for q in quotes:
         for t in q.themes:
@@ -574,14 +600,5 @@ def _name_partnerships(reads: Sequence[_Read], rows: dict[Path, ManifestRow], me
             for s in out]
 
 
-def _quote(f, partnership: str, themes: tuple[str, ...]) -> Quote:
-    quants = []
-    for q in f.quantifiers:
-        a, b = q.start - f.start, q.end - f.start
-        if 0 <= a < b <= len(f.text):
-            quants.append((a, b, q.term))
-    return Quote(f.report, f.start, f.end, f.text, f.polarity, partnership, tuple(sorted(quants)), tuple(themes))
-
-
-__all__ = ["Cell", "ComparedTheme", "Comparison", "NlpfindError", "Quote", "ReportSource", "compare_reports",
+__all__ = ["Cell", "ComparedFinding", "ComparedTheme", "Comparison", "NlpfindError", "Quote", "ReportSource", "compare_reports",
            "partnership_from_filename", "partnership_from_text", "read_manifest", "report_paths"]

@@ -2,7 +2,9 @@
 
 Comparing a programme of reports again (one report added, a threshold changed) should not
 classify every report again. A report's findings are keyed by a hash of its text, the
-framework, the model's files and nlpfind's own source: any change to one of them is a miss.
+framework, the model's files and nlpfind's own source: any change to one of them is a miss. An entry
+holds what compare reads of each finding (`ComparedFinding`: offsets, text, polarity, quantifiers,
+predicted themes), not its scores, which were most of an entry and of the time a warm run took to read it.
 The theme assignment of a whole comparison (clustering and labelling the leftover findings) is
 keyed by everything it reads: the findings' texts and predicted themes, the embedder of their
 vectors, the seeded themes, the settings and the code; so comparing the same reports again
@@ -20,11 +22,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from .classify import Classifier, Finding
-from .quantify import Quantifier
+from .classify import Classifier
+from .compare import ComparedFinding
 from .themes import ThemeAssignment, ThemeInfo
 
-ENTRY_VERSION = 3  # 2: rows carry theme_scores; 3: and decided_by
+ENTRY_VERSION = 4  # 2: rows carry theme_scores; 3: and decided_by; 4: compared findings, no scores
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +54,7 @@ def classifier_fingerprint(classifier: Classifier) -> str | None:
 
 
 class FindingsCache:
-    """One JSON file of findings per (report text, classifier) under `directory`."""
+    """One JSON file of compared findings per (report text, classifier) under `directory`."""
 
     def __init__(self, directory: str | Path, classifier: Classifier) -> None:
         self.dir = Path(directory)
@@ -66,7 +68,7 @@ class FindingsCache:
         digest = hashlib.sha1(f"{self.fingerprint}\0{report}\0".encode() + text.encode("utf-8")).hexdigest()
         return self.dir / digest[:2] / f"{digest}.json"
 
-    def get(self, text: str, report: str) -> list[Finding] | None:
+    def get(self, text: str, report: str) -> list[ComparedFinding] | None:
         """The cached findings of `text` (as report `report`), or None on a miss."""
         if not self.enabled:
             return None
@@ -75,11 +77,11 @@ class FindingsCache:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != ENTRY_VERSION:
                 return None
-            return [_finding(report, row) for row in data["findings"]]
+            return [_finding(row) for row in data["findings"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged: classify again and overwrite
 
-    def put(self, text: str, report: str, findings: list[Finding]) -> None:
+    def put(self, text: str, report: str, findings: list[ComparedFinding]) -> None:
         if not self.enabled:
             return
         path = self._path(text, report)
@@ -143,16 +145,16 @@ class AssignmentCache:
         os.replace(tmp, path)
 
 
-# Positional rows rather than Finding.as_dict: no key names repeated for each of 180,000 findings, and
-# the report id (the same for a whole entry) is stored once, in the key.
-def _row(f: Finding) -> list:
-    return [f.index, f.start, f.end, f.text, f.section, f.statement, f.statement_scores, f.polarity,
-            f.polarity_scores, [[q.text, q.term, q.low, q.high, q.start, q.end] for q in f.quantifiers], list(f.themes),
-            f.theme_scores, f.decided_by]
+# Positional rows rather than dicts: no key names repeated for each of 180,000 findings; the report id (the
+# same for a whole entry) is in the key; `plain` is null where it is the text (most sentences have no markup).
+def _row(f: ComparedFinding) -> list:
+    return [f.start, f.end, f.text, None if f.plain == f.text else f.plain, f.polarity,
+            [list(q) for q in f.quantifiers], list(f.themes)]
 
 
-def _finding(report: str, row: list) -> Finding:
-    index, start, end, text, section, statement, s_scores, polarity, p_scores, quants, themes, t_scores, decided_by = row
-    return Finding(report, int(index), int(start), int(end), str(text), str(section), str(statement), dict(s_scores),
-                   str(polarity), dict(p_scores), tuple(Quantifier(*q) for q in quants), tuple(themes), dict(t_scores),
-                   str(decided_by))
+def _finding(row: list) -> ComparedFinding:
+    # No per-field type checks: entries are nlpfind's own, written whole (a damaged one fails to parse) and
+    # versioned; these are 200,000 calls in a warm compare of 1,000 reports.
+    start, end, text, plain, polarity, quants, themes = row
+    return ComparedFinding(start, end, text, text if plain is None else plain, polarity,
+                           tuple(map(tuple, quants)) if quants else (), tuple(themes))

@@ -15,8 +15,8 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
-from .classify import Classifier, Finding
-from .compare import FINDING_POLARITIES
+from .classify import Classifier
+from .compare import FINDING_POLARITIES, ComparedFinding
 from .gc_tuning import fewer_collections
 
 #: below this many uncached reports per worker, a pool does not pay
@@ -56,14 +56,16 @@ def _init(threads: int) -> None:
 
 
 @fewer_collections()  # segmenting as well as classifying makes many small objects
-def report_findings(classifier: Classifier, text: str, report: str) -> list[Finding]:
-    """The findings (strength, weakness, mixed) of one report's text, with the themes over the model's threshold
-    only: compare gives a finding with none the closest seeded theme only when it is close enough, and gathers
-    the rest into discovered themes, which a forced most-likely theme would leave empty."""
-    return [f for f in classifier.classify_text(text, report, top_theme=False) if f.polarity in FINDING_POLARITIES]
+def report_findings(classifier: Classifier, text: str, report: str) -> list[ComparedFinding]:
+    """The findings (strength, weakness, mixed) of one report's text as compare reads them, with the themes over
+    the model's threshold only: compare gives a finding with none the closest seeded theme only when it is close
+    enough, and gathers the rest into discovered themes, which a forced most-likely theme would leave empty.
+    Reduced here, in the worker: what comes back to the parent is a third of a whole Finding to unpickle."""
+    return [ComparedFinding.of(f) for f in classifier.classify_text(text, report, top_theme=False)
+            if f.polarity in FINDING_POLARITIES]
 
 
-def _classify(job: tuple[str, str]) -> list[Finding]:
+def _classify(job: tuple[str, str]) -> list[ComparedFinding]:
     assert _worker is not None
     return report_findings(_worker, *job)
 
@@ -73,7 +75,8 @@ def uses_pool(reports: int, workers: int) -> bool:
     return workers > 1 and reports >= MIN_REPORTS_PER_WORKER * workers and pool_possible()
 
 
-def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier, workers: int) -> Iterator[list[Finding]]:
+def classify_reports(jobs: Sequence[tuple[str, str]], classifier: Classifier,
+                     workers: int) -> Iterator[list[ComparedFinding]]:
     """Findings of each (text, report id) job, in order: from `workers` forked processes where
     uses_pool says so, else here, one report after another. The workers live until the iterator
     is exhausted or closed: run it to its end, or close() it."""

@@ -425,6 +425,22 @@ def test_findings_cache_damaged_entry_is_classified_again(reports, classifier, t
     json.loads(entries[0].read_text(encoding="utf-8"))  # rewritten whole
 
 
+def test_findings_cache_entry_keeps_what_compare_reads(classifier, tmp_path):
+    """An entry gives back each finding as it was put: markup-free text where it differs, quantifier offsets, themes;
+    another text or report id is a miss."""
+    from nlpfind.compare import ComparedFinding
+    from nlpfind.findings_cache import FindingsCache
+
+    found = [ComparedFinding(10, 52, "In **most** records, plans were [SMART](x).", "In most records, plans were SMART.",
+                             "strength", ((3, 11, "most"),), ("plans", "chronology")),
+             ComparedFinding(53, 80, "Few young people had a say.", "Few young people had a say.", "weakness", (), ())]
+    cache = FindingsCache(tmp_path, classifier)
+    cache.put("the report text", "glenmoray-2023", found)
+    assert cache.get("the report text", "glenmoray-2023") == found
+    assert cache.get("the report text!", "glenmoray-2023") is None
+    assert cache.get("the report text", "strathcarrow-2024") is None
+
+
 def test_theme_assignment_cache_is_reused_and_missed_on_any_change(reports, classifier, tmp_path, monkeypatch):
     """Comparing the same reports again reuses the clustering; other settings, other findings or a damaged entry
     assign themes again (and a damaged entry is rewritten whole)."""
