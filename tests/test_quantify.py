@@ -216,6 +216,16 @@ def test_case_insensitive(tagger):
     assert tagger.find("MOST CHILDREN HAD A PLAN.")[0][2] == "most"
 
 
+def test_the_prefilter_lets_every_scale_phrase_through(tagger, framework):
+    """Only sentences the prefilter passes are tokenised for the phrase matcher: no phrase, in any case or
+    with "the" before it, may be kept out."""
+    for q in framework.quantifiers:
+        for phrase in q.phrases:
+            for written in (phrase, phrase.upper(), f"the {phrase}"):
+                assert tagger._prefilter.search(f"In {written} of records we read.".lower()), written
+    assert not tagger._prefilter.search("staff were skilled and knew the families well.")
+
+
 def test_find_many_equals_find(tagger):
     sentences = [s for s, *_ in SCALE[:10]] + TRAPS[:10]
     assert tagger.find_many(sentences) == [tagger.find(s) for s in sentences]
