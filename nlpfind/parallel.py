@@ -60,7 +60,7 @@ def report_findings(classifier: Classifier, text: str, report: str) -> list[Comp
     """The findings (strength, weakness, mixed) of one report's text as compare reads them, with the themes over
     the model's threshold only: compare gives a finding with none the closest seeded theme only when it is close
     enough, and gathers the rest into discovered themes, which a forced most-likely theme would leave empty.
-    Reduced here, in the worker: what comes back to the parent is a third of a whole Finding to unpickle."""
+    Reduced here, in the worker: the parent unpickles no scores it would drop."""
     return [ComparedFinding.of(f) for f in classifier.classify_text(text, report, top_theme=False)
             if f.polarity in FINDING_POLARITIES]
 
