@@ -278,11 +278,12 @@ def key_terms(clusters: Sequence[Sequence[str]], background: Sequence[str], top:
     bg = Counter(t for s in background for t in tokens(s, stop))
     if background_weight != 1.0:  # `background` is a sample: scale its counts back to all findings
         bg = Counter({t: c * background_weight for t, c in bg.items()})
-    classes = [Counter(t for s in c for t in tokens(s, stop)) for c in clusters]
+    cluster_tokens = [[tokens(s, stop) for s in c] for c in clusters]  # once each: tf and df both read them
+    classes = [Counter(t for ts in c for t in ts) for c in cluster_tokens]
     avg = (sum(bg.values()) / max(1, len(classes) + 1)) or 1.0
     out = []
-    for texts, tf in zip(clusters, classes):
-        df = Counter(t for s in texts for t in dict.fromkeys(tokens(s, stop)))
+    for texts, tf, toks in zip(clusters, classes, cluster_tokens):
+        df = Counter(t for ts in toks for t in dict.fromkeys(ts))
         need = 2 if len(texts) >= 2 else 1
         ranked = sorted(tf, key=lambda t: (df[t] < need, -round(tf[t] * math.log(1 + avg / max(bg[t], tf[t])), 9),
                                            t))
