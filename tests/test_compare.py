@@ -585,6 +585,50 @@ def test_assign_themes_tiny_inputs():
     assert none.assignments == ()
 
 
+def test_clustering_scores_are_scikit_learns_to_the_last_bit():
+    """Theme discovery picks the number of clusters by silhouette on cosine distances, computed in numpy: the same
+    numbers as scikit-learn's, so the same themes, without importing it."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score as sk_silhouette
+    from sklearn.metrics.pairwise import cosine_distances as sk_cosine_distances
+
+    from nlpfind.themes import _normalise, cosine_distances, silhouette_score
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(5, 32))
+    x = _normalise(centres[rng.integers(0, 5, 120)] + rng.normal(scale=0.8, size=(120, 32)))
+    distances = cosine_distances(x)
+    assert np.array_equal(distances, sk_cosine_distances(x))
+    tree = linkage(x, method="ward")
+    for k in range(2, 12):
+        labels = fcluster(tree, t=k, criterion="maxclust")
+        assert silhouette_score(distances, labels) == float(sk_silhouette(distances, labels, metric="precomputed"))
+    singletons = np.array([0, 0, 1, 2, 2, 2] + [3] * 114)  # a cluster of one scores 0, as in scikit-learn
+    assert silhouette_score(distances, singletons) == float(sk_silhouette(distances, singletons, metric="precomputed"))
+    with pytest.raises(ValueError, match="2 to 119 labels"):
+        silhouette_score(distances, np.zeros(120, dtype=int))
+
+
+def test_theme_discovery_does_not_import_scikit_learn():
+    """A cold compare with the default settings clusters and labels themes without scikit-learn (2 s of import);
+    the stop words are still scikit-learn's list."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from nlpfind.themes import DOMAIN_STOP_WORDS, stop_words
+
+    assert stop_words() == frozenset(ENGLISH_STOP_WORDS) | DOMAIN_STOP_WORDS
+    code = ("import sys, numpy as np; from nlpfind.themes import ThemeSettings, discover; "
+            "rng = np.random.default_rng(0); c = rng.normal(size=(3, 16)); lab = rng.integers(0, 3, 60); "
+            "v = c[lab] + rng.normal(scale=0.2, size=(60, 16)); v /= np.linalg.norm(v, axis=1, keepdims=True); "
+            "words = ['chronologies were late', 'advocacy was offered', 'plans were reviewed']; "
+            "texts = [words[k] + ' in the records of the area' for k in lab]; "
+            "found = discover(texts, v, list(range(60)), ThemeSettings()); "
+            "print(len(found), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         timeout=300)
+    assert out.stdout.split() == ["3", "False"], out.stdout + out.stderr
+
+
 def test_discover_takes_one_vector_per_member():
     from nlpfind.themes import ThemeSettings, discover
 
