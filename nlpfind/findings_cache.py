@@ -4,7 +4,8 @@ Comparing a programme of reports again (one report added, a threshold changed) s
 classify every report again. A report's findings are keyed by a hash of its text, the
 framework, the model's files and nlpfind's own source: any change to one of them is a miss. An entry
 holds what compare reads of each finding (`ComparedFinding`: offsets, text, polarity, quantifiers,
-predicted themes), not its scores, which were most of an entry and of the time a warm run took to read it.
+predicted themes), not its scores, which were most of an entry and of the time a warm run took to read it,
+nor its text, which is the report's text between the finding's offsets (and the report's text is the key).
 The theme assignment of a whole comparison (clustering and labelling the leftover findings) is
 keyed by everything it reads: the findings' texts and predicted themes, the embedder of their
 vectors, the seeded themes, the settings and the code; so comparing the same reports again
@@ -26,7 +27,7 @@ from .classify import Classifier
 from .compare import ComparedFinding
 from .themes import ThemeAssignment, ThemeInfo
 
-ENTRY_VERSION = 4  # 2: rows carry theme_scores; 3: and decided_by; 4: compared findings, no scores
+ENTRY_VERSION = 5  # 2: rows carry theme_scores; 3: and decided_by; 4: compared findings, no scores; 5: no text
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +78,7 @@ class FindingsCache:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != ENTRY_VERSION:
                 return None
-            return [_finding(row) for row in data["findings"]]
+            return [_finding(row, text) for row in data["findings"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged: classify again and overwrite
 
@@ -146,15 +147,17 @@ class AssignmentCache:
 
 
 # Positional rows rather than dicts: no key names repeated for each of 180,000 findings; the report id (the
-# same for a whole entry) is in the key; `plain` is null where it is the text (most sentences have no markup).
+# same for a whole entry) is in the key; no text, which is the report's between the offsets (writing and parsing
+# it was most of an entry's time); `plain` is null where it is the text (most sentences have no markup).
 def _row(f: ComparedFinding) -> list:
-    return [f.start, f.end, f.text, None if f.plain == f.text else f.plain, f.polarity,
+    return [f.start, f.end, None if f.plain == f.text else f.plain, f.polarity,
             [list(q) for q in f.quantifiers], list(f.themes)]
 
 
-def _finding(row: list) -> ComparedFinding:
+def _finding(row: list, source: str) -> ComparedFinding:
     # No per-field type checks: entries are nlpfind's own, written whole (a damaged one fails to parse) and
     # versioned; these are 200,000 calls in a warm compare of 1,000 reports.
-    start, end, text, plain, polarity, quants, themes = row
+    start, end, plain, polarity, quants, themes = row
+    text = source[start:end]
     return ComparedFinding(start, end, text, text if plain is None else plain, polarity,
                            tuple(map(tuple, quants)) if quants else (), tuple(themes))

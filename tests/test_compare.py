@@ -426,19 +426,25 @@ def test_findings_cache_damaged_entry_is_classified_again(reports, classifier, t
 
 
 def test_findings_cache_entry_keeps_what_compare_reads(classifier, tmp_path):
-    """An entry gives back each finding as it was put: markup-free text where it differs, quantifier offsets, themes;
-    another text or report id is a miss."""
+    """An entry gives back each finding as it was put: its text from the report's text between its offsets (the entry
+    does not repeat it), markup-free text where it differs, quantifier offsets, themes; another text or report id is
+    a miss."""
     from nlpfind.compare import ComparedFinding
     from nlpfind.findings_cache import FindingsCache
 
-    found = [ComparedFinding(10, 52, "In **most** records, plans were [SMART](x).", "In most records, plans were SMART.",
-                             "strength", ((3, 11, "most"),), ("plans", "chronology")),
-             ComparedFinding(53, 80, "Few young people had a say.", "Few young people had a say.", "weakness", (), ())]
+    first, second = "In **most** records, plans were [SMART](x).", "Few young people had a say."
+    source = f"Statement 2\n\n{first} {second}\n"
+    a, b = source.index(first), source.index(second)
+    found = [ComparedFinding(a, a + len(first), first, "In most records, plans were SMART.", "strength",
+                             ((a + 3, a + 11, "most"),), ("plans", "chronology")),
+             ComparedFinding(b, b + len(second), second, second, "weakness", (), ())]
     cache = FindingsCache(tmp_path, classifier)
-    cache.put("the report text", "glenmoray-2023", found)
-    assert cache.get("the report text", "glenmoray-2023") == found
-    assert cache.get("the report text!", "glenmoray-2023") is None
-    assert cache.get("the report text", "strathcarrow-2024") is None
+    cache.put(source, "glenmoray-2023", found)
+    assert cache.get(source, "glenmoray-2023") == found
+    (entry,) = tmp_path.rglob("*.json")
+    assert second not in entry.read_text(encoding="utf-8")
+    assert cache.get(source + "!", "glenmoray-2023") is None
+    assert cache.get(source, "strathcarrow-2024") is None
 
 
 def test_theme_assignment_cache_is_reused_and_missed_on_any_change(reports, classifier, tmp_path, monkeypatch):
