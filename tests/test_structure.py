@@ -375,3 +375,20 @@ def test_a_sentence_runs_on_across_a_page_break_a_wrapped_dash_and_a_wrapped_lin
         "(then 21.3, against 0 – 15 the year before) showed clearly to the chief officers group and the child "
         "protection (CPC) committee, who read a summary of these findings each month.")
     assert cleans[1:] == ["Leaders agreed a shared vision.", "staff from health", "social workers"]
+
+
+@pytest.mark.parametrize("text", [
+    "Staff were confident. Plans were reviewed!  Were they? Yes... and then (some) more.",
+    "“Quoted.” Next one. Ellipsis … then more?! And a final word",
+    "No end punctuation at all",
+    ". . . Leading dots. Then words.",
+    "Numbers 1. 2. 3. and e.g. abbreviations; U.K. style. (Brackets.) [Square.] End.",
+    "",
+])
+def test_sentence_boundaries_follow_spacys_sentencizer(text):
+    """nlpfind reads the sentencizer's rule from token arrays; the spans are the sentencizer's own."""
+    from nlpfind.segment import _raw_sentence_spans, sentence_pipeline
+
+    nlp = sentence_pipeline()
+    expected = [(s.start_char, s.start_char + len(s.text.rstrip())) for s in nlp(text).sents]
+    assert _raw_sentence_spans(nlp.tokenizer(text), text) == expected
