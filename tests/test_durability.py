@@ -88,13 +88,21 @@ main()
 """
 
 
+def killed_tmpdir(tmp_path: Path) -> dict[str, str]:
+    """TMPDIR for a process the test kills: its temporary folders (train's encoder folder), which a SIGKILL leaves
+    behind, go with the test's own folder rather than piling up in the system's /tmp."""
+    folder = tmp_path / "process-tmp"
+    folder.mkdir(exist_ok=True)
+    return {"TMPDIR": str(folder)}
+
+
 def kill_train_at(stage: str, tmp_path: Path, info: dict, target: Path) -> None:
     """Run `nlpfind train ... --out target` in a process and SIGKILL it when it reaches `stage`."""
     ready = tmp_path / f"ready-{stage}"
     ready.unlink(missing_ok=True)
     args = ["train", "--corpus", str(info["corpus"]), "--reports", str(info["reports"]), "--config",
             str(info["config"]), "--out", str(target)]
-    env = {**os.environ, "NLPFIND_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "NLPFIND_CACHE": str(tmp_path / "cache"), **killed_tmpdir(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", HOLD_SCRIPT, str(ready), stage, *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -186,7 +194,8 @@ def test_train_killed_at_a_random_moment_leaves_a_loadable_model(tmp_path, tiny_
     new = _findings(train_fresh(tmp_path, info), text)
     proc = subprocess.Popen([sys.executable, "-m", "nlpfind.cli", "train", "--corpus", str(info["corpus"]),
                              "--reports", str(info["reports"]), "--config", str(info["config"]), "--out", str(target)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=REPO, env={**os.environ, **killed_tmpdir(tmp_path)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
         while proc.poll() is None and time.monotonic() < deadline:
