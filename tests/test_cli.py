@@ -251,6 +251,26 @@ def test_installed_entry_point_bad_input(tmp_path):
     assert proc.stdout == ""
 
 
+def test_classify_with_the_fast_model_loads_no_torch(tmp_path):
+    """Issue 5 (cold start): `nlpfind classify` with the static model runs without torch, which spaCy's thinc
+    would load for nothing (2 s, 180 MB); a later `import torch` in the same process still works, and the
+    output is the in-process command's."""
+    out = tmp_path / "found.jsonl"
+    code = ("import runpy, sys\nsys.argv = ['nlpfind', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('nlpfind.cli', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "import thinc.compat\nprint('torch' in sys.modules, thinc.compat.has_torch, file=sys.stderr)\n"
+            "import torch\nprint(torch.tensor([2.0]).sum().item(), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, "classify", str(EXAMPLE), "--model", str(REPO / "models" / "fast"),
+                           "-f", "jsonl", "--out", str(out)], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-2:] == ["False False", "2.0"]
+    in_process = CliRunner().invoke(app, ["classify", str(EXAMPLE), "--model", str(REPO / "models" / "fast"),
+                                          "-f", "jsonl"])
+    assert in_process.exit_code == 0
+    assert out.read_text(encoding="utf-8") == in_process.stdout
+
+
 @pytest.mark.parametrize("args", [["--help"], ["classify", "--help"], ["compare", "--help"], ["train", "--help"]])
 def test_help_imports_no_heavy_library(args):
     """Issue 5: --help answers without importing torch, transformers, sentence-transformers, datasets or spaCy."""
