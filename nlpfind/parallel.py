@@ -51,8 +51,9 @@ def _init(threads: int) -> None:
         os.environ[var] = str(threads)
     global _limits
     _limits = threadpool_limits(limits=threads)  # kept: the limit lasts while the object lives
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+    torch = sys.modules.get("torch")  # None too where a process blocked torch (sys.modules["torch"] = None)
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 @fewer_collections()  # segmenting as well as classifying makes many small objects
