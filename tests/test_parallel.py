@@ -32,6 +32,16 @@ def test_worker_limits_already_loaded_thread_pools():
     assert out["blas"] == [1] and out["env"] == "1"
 
 
+def test_worker_set_up_where_torch_is_blocked():
+    # A process may block torch the import system's way (sys.modules["torch"] = None); a worker's set-up then
+    # has no torch to limit, and must not fail (it did: None has no set_num_threads, and the pool broke).
+    script = WORKER_THREADS_SCRIPT.replace("import json, os", "import json, os, sys\nsys.modules['torch'] = None")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={"OPENBLAS_NUM_THREADS": "4", "PATH": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert __import__("json").loads(proc.stdout)["blas"] == [1]
+
+
 def test_fewer_collections_restores_the_thresholds():
     before = gc.get_threshold()
     with fewer_collections(123_456):
