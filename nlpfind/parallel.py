@@ -43,8 +43,9 @@ def pool_possible() -> bool:
 def _init(threads: int) -> None:
     """Each worker gets its share of the cores. numpy's BLAS, and torch where it is loaded (spaCy's thinc
     imports it, except under nlpfind's command line), are loaded already, so their thread pools are limited
-    directly; the variables cover libraries loaded later. Left at the parent's count, each worker's BLAS threads spun waiting for work and two
-    workers on two cores ran no faster than one process (fast model); MiniLM workers ran slower."""
+    directly; the variables cover libraries loaded later. Left at the parent's count, each worker's BLAS
+    threads spun waiting for work and two workers on two cores ran no faster than one process (fast model);
+    MiniLM workers ran slower."""
     from threadpoolctl import threadpool_limits
 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
