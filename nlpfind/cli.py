@@ -114,7 +114,7 @@ def classify(
         fail(str(exc))
     if fmt is ReportFormat.table:
         titles = {s.id: s.short for s in classifier.framework.statements}
-        text = to_table(result, titles, show_neutral=show_neutral)
+        text = to_table(result, titles, show_neutral=show_neutral, color=sys.stdout.isatty() and out is None)
     elif fmt is ReportFormat.json:
         text = to_json(result)
     elif fmt is ReportFormat.csv:

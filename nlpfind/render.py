@@ -43,13 +43,15 @@ def to_csv(report: ClassifiedReport) -> str:
 
 
 def to_table(report: ClassifiedReport, statement_titles: dict[str, str], width: int | None = None,
-             show_neutral: bool = False) -> str:
-    """Findings grouped by statement, strengths and areas for improvement distinct, quantifiers highlighted."""
+             show_neutral: bool = False, color: bool = True) -> str:
+    """Findings grouped by statement, strengths and areas for improvement distinct, quantifiers highlighted
+    (`color`: terminal colours and styles; without, plain text for a file)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=io.StringIO(), width=width or 120, force_terminal=True, color_system="truecolor")
+    console = Console(file=io.StringIO(), width=width or 120, force_terminal=color,
+                      color_system="truecolor" if color else None, highlight=False)
     console.print(Text(f"{report.report}  ({len(report.findings)} sentences, framework {report.framework})",
                        style="bold"))
     order = list(statement_titles) + ["none"]

@@ -200,6 +200,13 @@ def test_classify_table(runner, tmp_path, shared_model):
     assert result.exit_code == 0, result.output
     table = out.read_text(encoding="utf-8")
     assert "example-report" in table and "Summary by statement" in table
+    assert "\x1b[" not in table  # a file gets plain text; colours and styles only on a terminal
+    from nlpfind.classify import Classifier, classify_file
+    from nlpfind.render import to_table
+
+    classifier = Classifier()
+    coloured = to_table(classify_file(str(EXAMPLE), classifier), {s.id: s.short for s in classifier.framework.statements})
+    assert "\x1b[" in coloured and "example-report" in coloured
 
 
 @pytest.mark.slow
