@@ -258,14 +258,19 @@ def test_installed_entry_point_bad_input(tmp_path):
     assert proc.stdout == ""
 
 
+# `python -c` code that runs the command line as `nlpfind ARGS` does (its entry point, main()) with the script's
+# arguments, then leaves the exit code in `exit_code` for the lines appended after it.
+RUN_ENTRY_POINT = ("import runpy, sys\nsys.argv = ['nlpfind', *sys.argv[1:]]\nexit_code = 0\ntry:\n"
+                   "    runpy.run_module('nlpfind.cli', run_name='__main__')\nexcept SystemExit as exc:\n"
+                   "    exit_code = exc.code\n")
+
+
 def test_classify_with_the_fast_model_loads_no_torch(tmp_path):
     """Issue 5 (cold start): `nlpfind classify` with the static model runs without torch, which spaCy's thinc
     would load for nothing (2 s, 180 MB); a later `import torch` in the same process still works, and the
     output is the in-process command's."""
     out = tmp_path / "found.jsonl"
-    code = ("import runpy, sys\nsys.argv = ['nlpfind', *sys.argv[1:]]\ntry:\n"
-            "    runpy.run_module('nlpfind.cli', run_name='__main__')\nexcept SystemExit as exc:\n"
-            "    assert not exc.code, exc.code\n"
+    code = (RUN_ENTRY_POINT + "assert not exit_code, exit_code\n"
             "import thinc.compat\nprint('torch' in sys.modules, thinc.compat.has_torch, file=sys.stderr)\n"
             "import torch\nprint(torch.tensor([2.0]).sum().item(), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, "classify", str(EXAMPLE), "--model", str(REPO / "models" / "fast"),
@@ -281,9 +286,7 @@ def test_classify_with_the_fast_model_loads_no_torch(tmp_path):
 @pytest.mark.parametrize("args", [["--help"], ["classify", "--help"], ["compare", "--help"], ["train", "--help"]])
 def test_help_imports_no_heavy_library(args):
     """Issue 5: --help answers without importing torch, transformers, sentence-transformers, datasets or spaCy."""
-    code = ("import runpy, sys\nsys.argv = ['nlpfind', *sys.argv[1:]]\ntry:\n"
-            "    runpy.run_module('nlpfind.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'datasets', 'spacy') "
+    code = (RUN_ENTRY_POINT + "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'datasets', 'spacy') "
             "if m in sys.modules]\nprint(heavy, file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     assert "Usage" in out.stdout
