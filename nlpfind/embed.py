@@ -350,6 +350,8 @@ class StaticEmbedder:
     path: str | Path = STATIC_DIR
     _model: object = None
     _key: str | None = None
+    #: the pooling that reproduces model2vec's encode faster (static_pool); False where it cannot
+    _pool: object = None
 
     @property
     def model(self):
@@ -384,10 +386,17 @@ class StaticEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # model2vec would start a process pool above 10,000 texts: inside compare's workers that is
-        # processes within processes, and a lookup-and-mean gains nothing from it.
-        vecs = np.asarray(self.model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False),
-                          dtype=np.float32)
+        if self._pool is None:
+            from .static_pool import TokenMeanPool
+
+            self._pool = TokenMeanPool(self.model) if TokenMeanPool.supports(self.model) else False
+        if self._pool:
+            vecs = self._pool.encode(texts)
+        else:
+            # model2vec would start a process pool above 10,000 texts: inside compare's workers that is
+            # processes within processes, and a lookup-and-mean gains nothing from it.
+            vecs = np.asarray(self.model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False),
+                              dtype=np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         return vecs / np.where(norms == 0, 1.0, norms)
 
