@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -213,18 +213,13 @@ def iter_sentences(source: str, framework: Framework, *, lines: bool = False) ->
         return
     blocks = [bl for bl in parse_blocks(source, framework) if bl.kind in ("paragraph", "list_item")]
     builders = [_clean_block(source, bl) for bl in blocks]
-    nlp = sentence_pipeline()
     index = 0
-    for block, builder, doc in zip(blocks, builders, _pipe(nlp, (bd.text for bd in builders))):
-        for sent in _sentence_spans(doc, builder.text):
+    for block, builder in zip(blocks, builders):
+        for sent in _sentence_spans(builder.text):
             s = _make(source, builder, sent[0], sent[1], index, block, block.kind)
             if s:
                 yield s
                 index += 1
-
-
-def _pipe(nlp, texts: Iterable[str]):
-    return nlp.tokenizer.pipe(texts, batch_size=256)
 
 
 _NO_SPLIT_AFTER = re.compile(r"(?:\b(?:e\.g|i\.e|etc|c|approx|no|vs|cf|st|dr|mr|mrs|ms|prof)\.|\b[A-Z]\.)$", re.I)
@@ -241,28 +236,86 @@ def _punct_ids() -> frozenset[int]:
     return frozenset(strings.add(ch) for ch in Sentencizer.default_punct_chars)
 
 
-def _raw_sentence_spans(doc, text: str) -> list[tuple[int, int]]:
-    """Sentence spans in characters by spaCy's sentencizer rule, read from token arrays.
+# What the sentencizer's rule reads of a token: an ordinary token (which starts a sentence after an
+# end mark), an end mark (a token that is one of its punctuation characters) or other punctuation.
+_WORD, _END, _PUNCT = 0, 1, 2
+#: per space-separated chunk of text: (offset, kind) of its tokens, or None for ordinary tokens only
+_CHUNK_KINDS: dict[str, tuple[tuple[int, int], ...] | None] = {}
+_MAX_CHUNKS = 500_000
 
-    Same rule as spaCy's `sentencizer` (a sentence ends after a token in its punctuation list,
-    once a non-punctuation token follows), without building Token objects, which dominated
-    the time of segmenting large reports.
-    """
+
+def _token_kinds(doc) -> list[tuple[int, int]]:
+    """(character offset, kind) of every token of a spaCy doc, read from its token arrays: building
+    Token objects dominated the time of segmenting large reports."""
     from spacy.attrs import IDX, IS_PUNCT, ORTH
 
     if len(doc) == 0:
         return []
-    arr = doc.to_array([ORTH, IDX, IS_PUNCT]).tolist()
     punct = _punct_ids()
-    chars = [0]
-    seen_period = False
-    for orth, idx, is_punct in arr:
-        in_punct = orth in punct
-        if seen_period and not is_punct and not in_punct:
-            chars.append(idx)
-            seen_period = False
-        elif in_punct:
-            seen_period = True
+    return [(idx, _END if orth in punct else _PUNCT if is_punct else _WORD)
+            for orth, idx, is_punct in doc.to_array([ORTH, IDX, IS_PUNCT]).tolist()]
+
+
+def _chunk_kinds(chunk: str) -> tuple[tuple[int, int], ...] | None:
+    """The token kinds of a chunk (tokenized on its own, as spaCy does), remembered."""
+    if len(_CHUNK_KINDS) > _MAX_CHUNKS:
+        _CHUNK_KINDS.clear()
+    found = tuple(_token_kinds(sentence_pipeline().tokenizer(chunk)))
+    kinds = _CHUNK_KINDS[chunk] = None if all(kind == _WORD for _, kind in found) else found
+    return kinds
+
+
+def _sentence_starts(text: str) -> list[int] | None:
+    """Where the sentencizer's rule starts sentences in `text` (None: `text` has no tokens).
+
+    spaCy's tokenizer splits at spaces first and tokenizes each piece on its own (its cache is keyed by
+    the piece), so text whose only white space is single spaces gets its tokens chunk by chunk, each
+    distinct chunk tokenized once and remembered: report text repeats its words, and tokenizing whole
+    blocks was most of segmenting's time. Other text goes through the tokenizer whole.
+    """
+    if _IRREGULAR_WS.search(text) or text.startswith(" "):
+        return _starts_of(_token_kinds(sentence_pipeline().tokenizer(text)))
+    starts, seen_end, pos, known = [0], False, 0, _CHUNK_KINDS
+    for chunk in text.split(" "):  # the rule of _starts_of, chunk by chunk
+        if chunk:
+            kinds = known.get(chunk, ())
+            if kinds == ():
+                kinds = _chunk_kinds(chunk)
+            if kinds is None:  # ordinary tokens only: the first is all the rule reads
+                if seen_end:
+                    starts.append(pos)
+                    seen_end = False
+            else:
+                for offset, kind in kinds:
+                    if kind == _END:
+                        seen_end = True
+                    elif seen_end and kind == _WORD:
+                        starts.append(pos + offset)
+                        seen_end = False
+        pos += len(chunk) + 1
+    return starts if text.strip(" ") else None
+
+
+def _starts_of(tokens: list[tuple[int, int]]) -> list[int] | None:
+    """The sentencizer's rule: a sentence ends after an end mark, once an ordinary token follows."""
+    if not tokens:
+        return None
+    starts, seen_end = [0], False
+    for idx, kind in tokens:
+        if kind == _END:
+            seen_end = True
+        elif seen_end and kind == _WORD:
+            starts.append(idx)
+            seen_end = False
+    return starts
+
+
+def _raw_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans in characters by spaCy's sentencizer rule: a sentence ends after a token in its
+    punctuation list, once a token that is not punctuation follows."""
+    chars = _sentence_starts(text)
+    if chars is None:
+        return []
     spans = []
     for a, b in zip(chars, chars[1:] + [len(text)]):
         while b > a and text[b - 1].isspace():
@@ -271,11 +324,10 @@ def _raw_sentence_spans(doc, text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_spans(doc, text: str) -> list[tuple[int, int]]:
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence character spans, re-joining splits after abbreviations and initials."""
-    # `text` is the doc's text, passed in: Doc.text rebuilds it from every token.
     spans: list[list[int]] = []
-    for a, b in _raw_sentence_spans(doc, text):
+    for a, b in _raw_sentence_spans(text):
         # A closing quote or bracket the sentencizer left at the start belongs to the previous.
         while spans and a < b and text[a] in "”’)":
             a += 1

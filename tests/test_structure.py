@@ -384,11 +384,32 @@ def test_a_sentence_runs_on_across_a_page_break_a_wrapped_dash_and_a_wrapped_lin
     ". . . Leading dots. Then words.",
     "Numbers 1. 2. 3. and e.g. abbreviations; U.K. style. (Brackets.) [Square.] End.",
     "",
+    " ",
+    "Ends with a mark. ",
+    "A word_with_underscores. ___ then __init__. Next.",
+    "Half-way. 10km. Well-being! Don't stop. “Yes.” (No.)",
+    "Odd white space.\nNext line.  Two spaces. Tab\there.\xa0And a no-break space.",
+    " Leading space. Then more.",
+    "Marks in other scripts。 Next one！ And ‼ then words",
 ])
 def test_sentence_boundaries_follow_spacys_sentencizer(text):
-    """nlpfind reads the sentencizer's rule from token arrays; the spans are the sentencizer's own."""
-    from nlpfind.segment import _raw_sentence_spans, sentence_pipeline
+    """nlpfind applies the sentencizer's rule to tokens it gets chunk by chunk (or, for text with other white
+    space than single spaces, from the tokenizer whole); the spans are the sentencizer's own."""
+    from nlpfind import segment
 
-    nlp = sentence_pipeline()
+    nlp = segment.sentence_pipeline()
     expected = [(s.start_char, s.start_char + len(s.text.rstrip())) for s in nlp(text).sents]
-    assert _raw_sentence_spans(nlp.tokenizer(text), text) == expected
+    segment._CHUNK_KINDS.clear()
+    assert segment._raw_sentence_spans(text) == expected
+    assert segment._raw_sentence_spans(text) == expected  # again, from the remembered chunks
+
+
+def test_sentence_boundaries_after_the_chunk_memory_is_cleared(monkeypatch):
+    from nlpfind import segment
+
+    text = "Staff were confident. Plans were reviewed! Were they? Yes... and then (some) more."
+    want = segment._raw_sentence_spans(text)
+    segment._CHUNK_KINDS.clear()
+    monkeypatch.setattr(segment, "_MAX_CHUNKS", 2)
+    assert segment._raw_sentence_spans(text) == want
+    assert len(segment._CHUNK_KINDS) <= 3  # cleared along the way, at every third new chunk
