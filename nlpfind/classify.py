@@ -170,39 +170,46 @@ class FindingModel:
 
     def classify(self, inputs: Sequence[SentenceInput], encode: Callable[[list[str]], np.ndarray] | None = None,
                  polarity_encode: Callable[[list[str]], np.ndarray] | None = None, *,
-                 top_theme: bool | None = None, first_embeddings: np.ndarray | None = None) -> list[dict]:
+                 top_theme: bool | None = None, first_embeddings: np.ndarray | None = None,
+                 scores: bool = True) -> list[dict]:
         """The model's decisions, as `predict` gives them, embedding the inputs as needed: with `encode` (default:
         this model's embedder) and `polarity_encode` for the polarity model (default: its own). With a first pass,
         this model embeds and classifies only the inputs the first pass is unsure of (the first pass reads
         `first_embeddings` when given, else embeds with its own encoder); each decision then says which model made
-        it (`decided_by`: "first pass" or "model")."""
+        it (`decided_by`: "first pass" or "model"). `scores` as in `predict`."""
         if self.first_pass is None:
-            return self._predict_embedding(inputs, encode, polarity_encode, top_theme)
-        preds = self.first_pass.predict(inputs, first_embeddings, top_theme=top_theme)
+            return self._predict_embedding(inputs, encode, polarity_encode, top_theme, scores)
+        preds = self.first_pass.predict(inputs, first_embeddings, top_theme=top_theme)  # its scores pick the unsure
         for pred in preds:
             pred["decided_by"] = "first pass"
         unsure = unsure_rows(preds, float(self.meta["first_pass_confidence"]))
+        if not scores:
+            for pred in preds:
+                pred.update(statement_scores={}, polarity_scores={}, theme_scores={})
         if unsure:
-            again = self._predict_embedding([inputs[i] for i in unsure], encode, polarity_encode, top_theme)
+            again = self._predict_embedding([inputs[i] for i in unsure], encode, polarity_encode, top_theme, scores)
             for i, pred in zip(unsure, again):
                 preds[i] = {**pred, "decided_by": "model"}
         return preds
 
-    def _predict_embedding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme) -> list[dict]:
+    def _predict_embedding(self, inputs: Sequence[SentenceInput], encode, polarity_encode, top_theme,
+                           scores: bool = True) -> list[dict]:
         texts = [i.text for i in inputs]
         emb = (encode or self.embedder().encode)(texts) if inputs and self.uses_embeddings() else None
         polarity = self.polarity_model
         p_emb = (polarity_encode(texts) if inputs and polarity is not None and polarity.uses_embeddings()
                  and polarity_encode is not None else None)
-        return self.predict(inputs, emb, p_emb, top_theme=top_theme)
+        return self.predict(inputs, emb, p_emb, top_theme=top_theme, scores=scores)
 
     def predict(self, inputs: Sequence[SentenceInput], embeddings: np.ndarray | None = None,
-                polarity_embeddings: np.ndarray | None = None, *, top_theme: bool | None = None) -> list[dict]:
+                polarity_embeddings: np.ndarray | None = None, *, top_theme: bool | None = None,
+                scores: bool = True) -> list[dict]:
         """Statement, polarity and themes with their scores, per input (embedding them unless given), from this
         model's heads alone: `classify` applies the first pass.
 
         `top_theme`: whether a predicted finding with no theme over the threshold gets its most likely
-        one (None: the model's `top_theme_for_findings` setting)."""
+        one (None: the model's `top_theme_for_findings` setting). Without `scores`, the decisions' score dicts are
+        empty: compare reads none, and rounding them was a twentieth of its classifying."""
         if not inputs:
             return []
         X = self.features(inputs, embeddings)
@@ -229,6 +236,10 @@ class FindingModel:
             for r, ks in enumerate(picked):
                 if not ks and s_classes[s_best[r]] != NO_STATEMENT:
                     ks.append(top[r])
+        if not scores:
+            return [{"statement": s_classes[s_best[r]], "statement_scores": {}, "polarity": polarities[r],
+                     "polarity_scores": {}, "themes": tuple(self.theme_ids[k] for k in picked[r]), "theme_scores": {}}
+                    for r in range(len(inputs))]
         theme_p = pt.tolist()
         out = []
         for r, (s_row, p_row) in enumerate(zip(ps.tolist(), pp.tolist())):
@@ -617,8 +628,9 @@ class Classifier:
 
     def classify_text(self, text: str, report: str = "report", *, lines: bool = False,
                       batch_size: int = 2048, progress: Callable[[int], None] | None = None,
-                      top_theme: bool | None = None, decided_by: Counter | None = None) -> Iterable[Finding]:
-        """Yield a Finding for every sentence of `text`, in batches (bounded memory); `top_theme` as in
+                      top_theme: bool | None = None, decided_by: Counter | None = None,
+                      scores: bool = True) -> Iterable[Finding]:
+        """Yield a Finding for every sentence of `text`, in batches (bounded memory); `top_theme` and `scores` as in
         FindingModel.predict. A model with a first pass counts into `decided_by` how many sentences each of its
         two models decided."""
         sentences = iter_sentences(text, self.framework, lines=lines)
@@ -629,17 +641,18 @@ class Classifier:
                 batch = list(islice(sentences, batch_size))
                 if not batch:
                     return
-                findings = self._classify_batch(batch, report, top_theme, decided_by)
+                findings = self._classify_batch(batch, report, top_theme, decided_by, scores)
             yield from findings
             if progress:
                 progress(len(batch))
 
     def _classify_batch(self, sentences: list[Sentence], report: str, top_theme: bool | None = None,
-                        decided_by: Counter | None = None) -> list[Finding]:
+                        decided_by: Counter | None = None, scores: bool = True) -> list[Finding]:
         found = self.tagger.find_many([s.clean for s in sentences])
         quants = [QuantifierTagger.to_source(s, f) for s, f in zip(sentences, found)]
         inputs = [sentence_input(s, q, self.framework) for s, q in zip(sentences, quants)]
-        preds = self.model.classify(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme)
+        preds = self.model.classify(inputs, self.embeddings, self.polarity_embeddings, top_theme=top_theme,
+                                    scores=scores)
         if decided_by is not None:
             decided_by.update(p["decided_by"] for p in preds if "decided_by" in p)
         if self.statement_from_section:

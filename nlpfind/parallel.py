@@ -62,8 +62,8 @@ def report_findings(classifier: Classifier, text: str, report: str) -> list[Comp
     """The findings (strength, weakness, mixed) of one report's text as compare reads them, with the themes over
     the model's threshold only: compare gives a finding with none the closest seeded theme only when it is close
     enough, and gathers the rest into discovered themes, which a forced most-likely theme would leave empty.
-    Reduced here, in the worker: the parent unpickles no scores it would drop."""
-    return [ComparedFinding.of(f) for f in classifier.classify_text(text, report, top_theme=False)
+    Reduced here, in the worker, and made without scores: the parent would drop them."""
+    return [ComparedFinding.of(f) for f in classifier.classify_text(text, report, top_theme=False, scores=False)
             if f.polarity in FINDING_POLARITIES]
 
 

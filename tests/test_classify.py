@@ -235,6 +235,18 @@ def test_classify_text_collects_less_only_while_it_works():
     assert gc.get_threshold() == before
 
 
+def test_classify_text_without_scores_gives_the_same_findings_with_empty_scores():
+    from dataclasses import replace
+
+    from nlpfind.classify import Classifier
+
+    classifier = Classifier(REPO / "models" / "fast")
+    full = list(classifier.classify_text(PAGED_TEXT, "paged"))
+    lean = list(classifier.classify_text(PAGED_TEXT, "paged", scores=False))
+    assert any(f.theme_scores for f in full) and all(f.statement_scores and f.polarity_scores for f in full)
+    assert lean == [replace(f, statement_scores={}, polarity_scores={}, theme_scores={}) for f in full]
+
+
 def test_a_model_on_embeddings_without_description_similarity_round_trips(tmp_path):
     """similarity_weight 0 leaves no description vectors to tell the embedding width: the featurizer records it."""
     from reliability_helpers import train_tiny_model

@@ -64,6 +64,17 @@ def test_only_the_unsure_sentences_are_embedded_and_classified_again(parts):
         assert min(max(kept[r]["statement_scores"].values()), max(kept[r]["polarity_scores"].values())) >= 0.7
 
 
+def test_without_scores_a_first_pass_still_picks_the_unsure_and_decides_the_same(parts):
+    first, second, inputs = parts
+    model = cascade(parts, 0.7)
+    with_scores = model.classify(inputs, CountingEncoder())
+    encode = CountingEncoder()
+    without = model.classify(inputs, encode, scores=False)
+    assert encode.texts and len(encode.texts) < len(inputs)  # the first pass's own scores still chose
+    empty = {"statement_scores": {}, "polarity_scores": {}, "theme_scores": {}}
+    assert without == [{**p, **empty} for p in with_scores]
+
+
 def test_confidence_bounds_give_either_model(parts):
     first, second, inputs = parts
     encode = CountingEncoder()
