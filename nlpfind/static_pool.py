@@ -34,7 +34,7 @@ class TokenMeanPool:
     def __init__(self, model) -> None:
         self.model = model
         self.dtype = model.embedding.dtype
-        self.table = np.asarray(model.embedding, dtype=np.float32)
+        self.table = model.embedding  # kept in its own type: a float32 copy of the whole table was 30 MB
         self.tokenizer = model.tokenizer
         described = json.loads(self.tokenizer.to_str())
         self.by_chunk = ((described.get("normalizer") or {}).get("type") == "BertNormalizer"
@@ -102,9 +102,12 @@ class TokenMeanPool:
         indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
         flat = np.fromiter((i for row in ids for i in row), dtype=np.int32, count=int(indptr[-1]))
-        counts = csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(ids), len(self.table)))
+        # Only the rows these texts use, in float32 (exact from float16): a few thousand of the table's 30,000.
+        used, columns = np.unique(flat, return_inverse=True)
+        rows = np.asarray(self.table[used], dtype=np.float32)
+        counts = csr_matrix((np.ones(len(flat), dtype=np.float32), columns.reshape(-1), indptr), shape=(len(ids), len(used)))
         # The product adds each row's entries one after another, as numpy's mean over a bucket's token axis does.
-        means = np.asarray(counts @ self.table, dtype=np.float32)
+        means = np.asarray(counts @ rows, dtype=np.float32)
         means /= np.maximum(lengths, 1)[:, None].astype(np.float32)
         means = means.astype(self.dtype)  # model2vec keeps its means in the table's type
         if self.model.normalize:

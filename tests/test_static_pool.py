@@ -93,3 +93,4 @@ def test_static_embedder_uses_the_pool():
     assert isinstance(embedder._pool, TokenMeanPool)
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-6)
     assert not vectors[1].any()
+    assert embedder.encode(["", " "]).shape == (2, vectors.shape[1])  # no token in the whole batch
