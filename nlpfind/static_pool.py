@@ -76,7 +76,8 @@ class TokenMeanPool:
         if len(known) > MAX_CHUNKS:
             known.clear()
         whole = [k for k, t in enumerate(texts) if _SPLIT_BUT_DELETED.search(t)]
-        split = [t.split() for t in texts]
+        skipped = set(whole)  # tokenized whole below: their chunks are neither tokenized nor remembered
+        split = [[] if k in skipped else t.split() for k, t in enumerate(texts)]
         new = list({c for words in split for c in words if c not in known})
         if new:
             # Each chunk alone: at most max_length ids from one chunk can survive the sentence's truncation anyway.

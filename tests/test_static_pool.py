@@ -94,3 +94,10 @@ def test_static_embedder_uses_the_pool():
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-6)
     assert not vectors[1].any()
     assert embedder.encode(["", " "]).shape == (2, vectors.shape[1])  # no token in the whole batch
+
+
+def test_a_text_tokenized_whole_leaves_no_chunks_behind(static_model):
+    pool = TokenMeanPool(static_model)
+    texts = ["chronologies\x0cwere adequate", "most records"]
+    assert np.array_equal(pool.encode(texts), model2vec_vectors(static_model, texts))
+    assert set(pool.chunks) == {"most", "records"}
